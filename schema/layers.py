@@ -1,0 +1,19 @@
+"""Layer kinds shared by every architecture (METHOD.md section 1).
+
+Per block the chain is input -> qkv -> context -> attn_out -> mlp_hidden -> next block's input;
+after the last block comes ``output``. Layer position ``5 * block + KIND_POS[kind]``; the final
+``output`` layer has position ``5 * blocks`` and block ``blocks - 1``.
+"""
+
+KINDS: tuple[str, ...] = ("input", "qkv", "context", "attn_out", "mlp_hidden", "output")
+KIND_CODE: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
+BLOCK_KINDS: tuple[str, ...] = KINDS[:5]
+
+# Edges between these kinds are structural (attention mixing, weight exactly 1), not learned.
+STRUCTURAL_PAIR = ("qkv", "context")
+
+
+def layer_position(kind: str, block: int, blocks: int) -> int:
+    if kind == "output":
+        return 5 * blocks
+    return 5 * block + KIND_CODE[kind]

@@ -1,0 +1,131 @@
+"""Pydantic models of every record stored in the graph database (the single source of the
+graph model; README "Graph model" mirrors this file).
+
+    (:Model)<-[:CHECKPOINT_OF]-(:Checkpoint)<-[:SAMPLED_FROM]-(:Graph)<-[:ANALYSIS_OF]-(:Analysis)
+    (:Neuron {graph})-[:SYNAPSE {w, d}]->(:Neuron {graph})
+    (:Job)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Topology = Literal["reference"]
+Mode = Literal["one-hop", "shortest-path", "layered"]
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelRecord(Record):
+    """(:Model) one per model name."""
+
+    name: str
+    arch: str
+    hidden: int
+    blocks: int
+    params: int
+    source: str
+
+
+class CheckpointRecord(Record):
+    """(:Checkpoint)-[:CHECKPOINT_OF]->(:Model). ``metrics`` is a JSON object string
+    (e.g. {"val_loss": 3.2, "lambada_acc": 0.41}); a Neo4j property cannot hold a map."""
+
+    model: str
+    step: int
+    metrics: str = "{}"
+    source: str = ""
+
+
+def graph_id(model: str, step: int, sample: int, k: int, topology: str = "reference") -> str:
+    """Deterministic Graph.gid: the same checkpoint and sample always map to the same id."""
+    return f"{model}@{step}/s{sample}/k{k}/{topology}"
+
+
+class GraphRecord(Record):
+    """(:Graph)-[:SAMPLED_FROM]->(:Checkpoint): one SNIN."""
+
+    gid: str
+    model: str
+    step: int
+    sample: int
+    seed: int
+    k: int
+    topology: Topology = "reference"
+    nodes: int
+    edges: int
+    created: str = Field(default_factory=now_iso)
+
+
+class NeuronRecord(Record):
+    """(:Neuron). uid = f"{gid}/{layer}/{index}"."""
+
+    uid: str
+    graph: str
+    layer: int
+    kind: str
+    block: int
+    index: int
+
+
+def neuron_uid(gid: str, layer: int, index: int) -> str:
+    return f"{gid}/{layer}/{index}"
+
+
+class SynapseRecord(Record):
+    """-[:SYNAPSE {w, d}]-> signed weight and distance 1/|w| (structural edges: w = d = 1)."""
+
+    w: float
+    d: float
+
+
+class AnalysisRecord(Record):
+    """(:Analysis)-[:ANALYSIS_OF]->(:Graph). Lists are stored as lists of floats; params as a
+    JSON string. aid is deterministic in (graph, parameters) so a re-run replaces its own."""
+
+    aid: str
+    graph: str
+    mode: Mode
+    threshold: float
+    params: str
+    q: list[float]
+    tau: list[float]
+    alpha: list[float]
+    f: list[float]
+    r2: list[float]
+    alpha0: float
+    width: float
+    nodes_used: int
+    edges_used: int
+    passed_filter: bool
+    seconds_pull: float = 0.0
+    seconds_compute: float = 0.0
+    seconds_write: float = 0.0
+    created: str = Field(default_factory=now_iso)
+
+
+class JobRecord(Record):
+    """(:Job) one analysis of one graph. params is the JSON of AnalysisParams."""
+
+    jid: str
+    kind: Literal["analyze"] = "analyze"
+    graph: str
+    params: str
+    status: JobStatus = "queued"
+    progress: float = 0.0
+    error: str | None = None
+    worker: str | None = None
+    aid: str | None = None
+    created: str = Field(default_factory=now_iso)
+    started: str | None = None
+    finished: str | None = None

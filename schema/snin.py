@@ -1,0 +1,91 @@
+"""The sampled neuron interaction network in memory: a node table and edge arrays.
+
+Built by ingest (before writing) or pulled from the database (before analysis); the engine
+works on this and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuromfa.schema.layers import KIND_CODE, KINDS
+
+
+@dataclass(frozen=True)
+class SNIN:
+    """Nodes are positions 0..n-1. Edges go src -> dst (forward through the layers).
+
+    layer: int32 layer position (see schema.layers), kind: int8 code into KINDS,
+    block: int32, index: int64 row/column index in the weight matrix it came from.
+    w: float64 signed weight; structural qkv->context edges carry w = 1.0 and structural=True.
+    """
+
+    layer: np.ndarray
+    kind: np.ndarray
+    block: np.ndarray
+    index: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    w: np.ndarray
+    structural: np.ndarray
+    gid: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.layer)
+        for name in ("kind", "block", "index"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"SNIN node column {name!r} has {len(getattr(self, name))} rows, expected {n}")
+        m = len(self.src)
+        for name in ("dst", "w", "structural"):
+            if len(getattr(self, name)) != m:
+                raise ValueError(f"SNIN edge column {name!r} has {len(getattr(self, name))} rows, expected {m}")
+        if m and (self.src.min() < 0 or self.dst.min() < 0 or max(self.src.max(), self.dst.max()) >= n):
+            raise ValueError("SNIN edge endpoints must be node positions 0..n-1")
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.layer)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.src)
+
+    @property
+    def d(self) -> np.ndarray:
+        """Edge distance 1/|w| (inf for a zero weight, which is no edge)."""
+        with np.errstate(divide="ignore"):
+            return 1.0 / np.abs(self.w)
+
+    def kind_names(self) -> np.ndarray:
+        return np.asarray(KINDS, dtype=object)[self.kind]
+
+    @classmethod
+    def from_columns(cls, *, layer, kind, block, index, src, dst, w, gid=None, meta=None) -> "SNIN":
+        """Build from plain columns; ``kind`` may be names or codes. Structural flags are derived
+        from the endpoint kinds (qkv -> context)."""
+        kind = np.asarray(kind)
+        if kind.dtype.kind in "OUS":
+            names, inverse = np.unique(kind.astype(str), return_inverse=True)
+            unknown = set(names) - set(KIND_CODE)
+            if unknown:
+                raise ValueError(f"unknown layer kind(s) {sorted(unknown)}; expected one of {KINDS}")
+            kind = np.array([KIND_CODE[k] for k in names], dtype=np.int8)[inverse]
+        kind = kind.astype(np.int8, copy=False)
+        src = np.asarray(src, dtype=np.int64)
+        dst = np.asarray(dst, dtype=np.int64)
+        structural = (kind[src] == KIND_CODE["qkv"]) & (kind[dst] == KIND_CODE["context"]) if len(src) else np.zeros(0, bool)
+        return cls(
+            layer=np.asarray(layer, dtype=np.int32),
+            kind=kind,
+            block=np.asarray(block, dtype=np.int32),
+            index=np.asarray(index, dtype=np.int64),
+            src=src,
+            dst=dst,
+            w=np.asarray(w, dtype=np.float64),
+            structural=np.asarray(structural, dtype=bool),
+            gid=gid,
+            meta=dict(meta or {}),
+        )
