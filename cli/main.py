@@ -21,6 +21,8 @@ app = typer.Typer(
 # Each module defines register(app). Order = order in `neuromfa --help`.
 COMMAND_MODULES = [
     "neuromfa.cli.db_commands",
+    "neuromfa.cli.ingest_commands",
+    "neuromfa.cli.train_commands",
 ]
 
 for _name in COMMAND_MODULES:
@@ -30,19 +32,17 @@ err_console = Console(stderr=True)
 
 
 def main() -> None:
-    """Entry point: user-facing errors become one line and exit status 1, never a traceback."""
+    """Entry point: user-facing errors become one line (+ hint) and exit status 1, never a
+    traceback. Click/Typer run in standalone mode, so usage errors, --help, no-args help,
+    Abort and Ctrl-C print and exit exactly as click does; only NeuromfaError (which click
+    does not handle) reaches the handler below."""
     try:
-        app(standalone_mode=False)
+        app()
     except NeuromfaError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
         if exc.hint:
-            err_console.print(f"  hint: {exc.hint}", highlight=False)
+            err_console.print(f"  hint: {exc.hint}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)

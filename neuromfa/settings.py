@@ -1,4 +1,4 @@
-"""Settings from the environment (Neo4j's own variable names, plus NEUROMFA_HOME)."""
+"""Settings from the environment (Neo4j's own variable names, plus NEUROMFA_*)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,26 @@ def default_home() -> Path:
 
 
 class DatabaseSettings(BaseSettings):
-    """Where the graph database is. With no NEO4J_URI the local embedded server is used."""
+    """Where the graph database is. With no NEO4J_URI the local embedded server is used.
+
+    ``username`` unset means the server's usual administrator: ``root`` on the local
+    ArcadeDB server, ``neo4j`` on a server named by NEO4J_URI.
+    """
 
     model_config = SettingsConfigDict(env_prefix="NEO4J_", extra="ignore")
 
     uri: str | None = None
-    username: str = "root"
+    username: str | None = None
     password: str | None = None
     database: str | None = None
 
 
 class HomeSettings(BaseSettings):
+    """Local data and the local graph server (used when NEO4J_URI is not set)."""
+
     model_config = SettingsConfigDict(env_prefix="NEUROMFA_", extra="ignore")
 
     home: Path = Field(default_factory=default_home)
+    bolt_port: int = Field(default=7687, ge=1, le=65535)
+    http_port: int = Field(default=2480, ge=1, le=65535)
+    db_memory: str = Field(default="2g", pattern=r"^[0-9]+[kKmMgG]?$")

@@ -1,0 +1,111 @@
+"""Aggregation per checkpoint and the degree of emergence over a run (METHOD.md section 4).
+
+E(t) = (w(t) / w(t0)) * ln(alpha_0(t0) / alpha_0(t)), t0 the reference step (default the
+earliest). Choice: ``E`` is computed from the checkpoint means (the paper's curve). Because a
+sample seed picks the same neurons at every checkpoint, samples line up across steps, so we also
+give the per-sample E (from each sample's own alpha_0 and w at t and t0) as ``E_mean`` /
+``E_std`` over the samples that survive the filter at both steps; that spread is the honest error
+bar of E. Stds use ddof = 0. Nothing divides silently: w(t0) = 0, alpha_0 <= 0 and missing
+values raise AnalysisError; an unknown reference step raises ConfigError.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from neuromfa.analysis.results import CheckpointSummary, EmergencePoint, SampleValue
+from neuromfa.errors import AnalysisError, ConfigError
+
+
+def _missing(v: float | None) -> bool:
+    return v is None or not math.isfinite(v)
+
+
+def summarize_checkpoints(rows: Iterable[Any]) -> list[CheckpointSummary]:
+    """Mean/std of alpha_0 and width per step over the samples that passed the filter.
+
+    ``rows``: SampleValue objects, dicts or any objects with step, sample, alpha0, width and
+    (optionally) passed_filter. A step whose samples all failed the filter gets n_samples = 0
+    and None statistics. Sorted by step.
+    """
+    by_step: dict[int, dict[int, tuple[float, float]]] = defaultdict(dict)
+    for raw in rows:
+        row = raw if isinstance(raw, SampleValue) else SampleValue.model_validate(raw, from_attributes=True)
+        by_step.setdefault(row.step, {})
+        if not row.passed_filter:
+            continue
+        if _missing(row.alpha0) or _missing(row.width):
+            raise AnalysisError(
+                f"step {row.step} sample {row.sample} has no alpha0/width value",
+                "re-run the analysis of that graph",
+            )
+        if row.sample in by_step[row.step]:
+            raise AnalysisError(
+                f"step {row.step} sample {row.sample} appears twice",
+                "pass one analysis per (step, sample): pick one mode and parameter set",
+            )
+        by_step[row.step][row.sample] = (float(row.alpha0), float(row.width))
+    out = []
+    for step in sorted(by_step):
+        vals = by_step[step]
+        if vals:
+            a = np.array([v[0] for v in vals.values()])
+            w = np.array([v[1] for v in vals.values()])
+            stats = dict(alpha0_mean=float(a.mean()), alpha0_std=float(a.std()), width_mean=float(w.mean()), width_std=float(w.std()))
+        else:
+            stats = dict(alpha0_mean=None, alpha0_std=None, width_mean=None, width_std=None)
+        out.append(CheckpointSummary(step=step, n_samples=len(vals), samples=dict(sorted(vals.items())), **stats))
+    return out
+
+
+def _e(alpha0_ref: float, width_ref: float, alpha0: float, width: float, where: str) -> float:
+    if width_ref == 0:
+        raise AnalysisError(
+            f"the reference width w(t0) is 0 ({where}); E(t) = w(t)/w(t0) * ln(...) is undefined",
+            "choose another reference step (--reference-step)",
+        )
+    if alpha0_ref <= 0 or alpha0 <= 0:
+        raise AnalysisError(f"alpha_0 must be positive for ln(alpha_0(t0)/alpha_0(t)) ({where})", "check the analyses of these checkpoints")
+    return (width / width_ref) * math.log(alpha0_ref / alpha0)
+
+
+def emergence(summaries: list[CheckpointSummary], reference_step: int | None = None) -> list[EmergencePoint]:
+    """E(t) for every summarised step, relative to ``reference_step`` (default the earliest)."""
+    if not summaries:
+        raise AnalysisError("no checkpoint to compute emergence from", "analyse at least one checkpoint first")
+    summaries = sorted(summaries, key=lambda s: s.step)
+    for s in summaries:
+        if s.n_samples == 0 or _missing(s.alpha0_mean) or _missing(s.width_mean):
+            raise AnalysisError(
+                f"checkpoint step {s.step} has no alpha_0/width value (no sample survived the filter)",
+                "use a milder sample filter, analyse more samples, or leave that step out",
+            )
+    steps = [s.step for s in summaries]
+    ref_step = steps[0] if reference_step is None else reference_step
+    if ref_step not in steps:
+        raise ConfigError(f"reference step {ref_step} is not among the analysed steps {steps}", "pick one of those steps")
+    ref = summaries[steps.index(ref_step)]
+    points = []
+    for s in summaries:
+        e = _e(ref.alpha0_mean, ref.width_mean, s.alpha0_mean, s.width_mean, f"steps {ref.step} -> {s.step}")
+        paired = sorted(set(s.samples) & set(ref.samples))
+        per = np.array(
+            [_e(*ref.samples[k], *s.samples[k], f"sample {k}, steps {ref.step} -> {s.step}") for k in paired]
+        )
+        points.append(
+            EmergencePoint(
+                step=s.step,
+                alpha0_mean=s.alpha0_mean,
+                width_mean=s.width_mean,
+                E=e,
+                E_mean=float(per.mean()) if len(per) else None,
+                E_std=float(per.std()) if len(per) else None,
+                n_paired=len(paired),
+            )
+        )
+    return points

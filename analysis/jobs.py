@@ -1,0 +1,210 @@
+"""Analysis jobs in the database: queue, claim, heartbeat, cancel, retry, fail.
+
+Lifecycle: queued -> running -> done | failed | cancelled; `retry` puts a failed, cancelled or
+stale running job back to queued. Every state change is one statement of the lock-then-check
+form (store/cypher/job_*.cypher), so it is atomic on Neo4j (write lock) and on ArcadeDB
+(optimistic: concurrent changes of one Job conflict at commit, the driver retries the loser,
+which then sees the new state).
+
+A worker holds a job through a random claim token; every later change (heartbeat, failure,
+write-back) checks that token, so a worker that lost its job (cancelled, or requeued as stale
+and taken by another) can never overwrite it.
+
+Stale running jobs (the worker died without saying so): a job is stale when its worker ran on
+this host and its process no longer exists, or when its heartbeat is older than
+``stale_after`` seconds (default 600; workers beat every HEARTBEAT_S while pulling and
+computing). Correctness never depends on this judgement: a requeued job's old worker fails its
+token check at write-back and leaves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+import psutil
+from pydantic import ValidationError
+
+from neuromfa.errors import ConfigError, NotFoundError
+from neuromfa.schema.params import AnalysisParams
+from neuromfa.schema.records import JobRecord, JobStatus, now_iso
+from neuromfa.store.statements import cypher
+
+HEARTBEAT_S = 15.0
+STALE_AFTER_S = 600.0
+ACTIVE: tuple[JobStatus, ...] = ("queued", "running")
+FINISHED: tuple[JobStatus, ...] = ("done", "failed", "cancelled")
+
+
+class JobInfo(JobRecord):
+    """A Job as read back: the record plus the liveness fields the queue keeps."""
+
+    heartbeat: str | None = None
+    claim: str | None = None
+
+    @property
+    def analysis_params(self) -> AnalysisParams:
+        return AnalysisParams.model_validate_json(self.params)
+
+    @property
+    def mode(self) -> str:
+        try:
+            return json.loads(self.params).get("mode", "")
+        except ValueError:
+            return ""
+
+
+def new_jid() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+def worker_id() -> str:
+    """host:pid of this process (what `jobs retry` checks to see whether a worker is gone)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def parse_params(**values) -> AnalysisParams:
+    """AnalysisParams from user values (None = default); a bad value is one ConfigError line."""
+    given = {k: v for k, v in values.items() if v is not None}
+    try:
+        return AnalysisParams(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        msg = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"invalid analysis parameters: {where + ': ' if where else ''}{msg}",
+                          "see `neuromfa analyze --help` for the allowed values") from None
+
+
+# -- creating and reading ------------------------------------------------------------------------
+def enqueue(store, gids: Iterable[str], params: AnalysisParams) -> tuple[list[str], list[str]]:
+    """One queued Job per graph. A graph that already has a queued or running job with the same
+    parameters keeps it (no duplicate work). Returns (new jids, reused jids) in graph order."""
+    gids = list(gids)
+    params_json = params.model_dump_json()
+    active = {r["graph"]: r["jid"] for r in store.read(cypher("job_find_active"), graphs=gids, params=params_json)}
+    rows = [
+        JobRecord(jid=new_jid(), graph=gid, params=params_json).model_dump(include={"jid", "kind", "graph", "params", "created"})
+        for gid in gids if gid not in active
+    ]
+    created = store.write(cypher("job_create"), rows=rows)[0]["jids"] if rows else []
+    return list(created), [active[g] for g in gids if g in active]
+
+
+def _info(row: dict) -> JobInfo:
+    return JobInfo(**{k: v for k, v in row.items() if k != "lock"})
+
+
+def get_job(store, jid: str) -> JobInfo:
+    rows = store.read(cypher("job_get"), jid=jid)
+    if not rows:
+        raise NotFoundError(f"no job with id {jid!r}", "list jobs with `neuromfa jobs list`")
+    return _info(rows[0])
+
+
+def list_jobs(store, *, statuses: Iterable[str] | None = None, jids: Iterable[str] | None = None,
+              model: str | None = None, limit: int = 1000) -> list[JobInfo]:
+    """Jobs newest first, optionally filtered by status, ids or model."""
+    statuses = list(statuses) if statuses is not None else None
+    bad = set(statuses or ()) - set(ACTIVE + FINISHED)
+    if bad:
+        raise ConfigError(f"unknown job status {sorted(bad)[0]!r}", f"use one of {', '.join(ACTIVE + FINISHED)}")
+    rows = store.read(
+        cypher("job_list"), statuses=statuses, jids=list(jids) if jids is not None else None,
+        prefix=f"{model}@" if model else None, limit=int(limit),
+    )
+    return [_info(r) for r in rows]
+
+
+# -- worker side ---------------------------------------------------------------------------------
+def claim(store, jid: str, token: str, worker: str) -> JobInfo | None:
+    """Take a queued job; None when it is not queued any more (someone else has it)."""
+    rows = store.write(cypher("job_claim"), jid=jid, token=token, worker=worker, now=now_iso())
+    return get_job(store, jid) if rows else None
+
+
+def queued(store, limit: int = 20) -> list[str]:
+    return [r["jid"] for r in store.read(cypher("job_queued"), limit=limit)]
+
+
+def heartbeat(store, jid: str, token: str, progress: float) -> bool:
+    """Refresh liveness and progress; False when this worker no longer holds the job."""
+    return bool(store.write(cypher("job_heartbeat"), jid=jid, token=token, progress=float(progress), now=now_iso()))
+
+
+def fail(store, jid: str, token: str, error: str) -> bool:
+    return bool(store.write(cypher("job_fail"), jid=jid, token=token, error=error, now=now_iso()))
+
+
+def release(store, jid: str, token: str) -> bool:
+    return bool(store.write(cypher("job_release"), jid=jid, token=token))
+
+
+# -- user side -----------------------------------------------------------------------------------
+def cancel(store, jid: str) -> JobInfo:
+    """Cancel a queued or running job. A finished job is an error."""
+    job = get_job(store, jid)
+    if job.status in FINISHED:
+        raise ConfigError(f"job {jid} is already {job.status}; nothing to cancel",
+                          "retry it with `neuromfa jobs retry` to run it again" if job.status != "done" else None)
+    rows = store.write(cypher("job_cancel"), jid=jid, token=new_token(), now=now_iso(),
+                       reason=f"cancelled by {worker_id()}")
+    after = get_job(store, jid)
+    if not rows:  # it finished between the read and the cancel
+        raise ConfigError(f"job {jid} finished ({after.status}) before it could be cancelled")
+    return after
+
+
+def _age_s(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    try:
+        then = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - then).total_seconds()
+
+
+def worker_gone(job: JobInfo, stale_after: float = STALE_AFTER_S) -> str | None:
+    """Why a running job's worker counts as gone, or None while it may still be alive."""
+    if job.worker:
+        host, _, pid = job.worker.rpartition(":")
+        if host == socket.gethostname() and pid.isdigit() and not psutil.pid_exists(int(pid)):
+            return f"its worker process {job.worker} no longer exists"
+    age = _age_s(job.heartbeat or job.started)
+    if age is not None and age > stale_after:
+        return f"its worker {job.worker} has not reported for {age:.0f} s (more than {stale_after:.0f} s)"
+    return None
+
+
+def retry(store, jid: str, *, stale_after: float = STALE_AFTER_S) -> JobInfo:
+    """Requeue a failed or cancelled job, or a running one whose worker is gone."""
+    job = get_job(store, jid)
+    if job.status == "queued":
+        return job
+    if job.status == "done":
+        raise ConfigError(f"job {jid} is done (analysis {job.aid})",
+                          "run `neuromfa analyze` again to recompute; it replaces the same analysis")
+    if job.status == "running":
+        why = worker_gone(job, stale_after)
+        if why is None:
+            raise ConfigError(
+                f"job {jid} is running on {job.worker} (last heartbeat {job.heartbeat})",
+                f"cancel it first, or wait: a worker counts as gone after {stale_after:.0f} s without heartbeat",
+            )
+    rows = store.write(cypher("job_requeue"), jid=jid, token=new_token(), status=job.status, claim=job.claim or "")
+    if not rows:
+        now = get_job(store, jid)
+        raise ConfigError(f"job {jid} changed while retrying it (now {now.status}); nothing done",
+                          "look at it with `neuromfa jobs show` and try again")
+    return get_job(store, jid)

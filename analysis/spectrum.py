@@ -1,0 +1,119 @@
+"""The multifractal spectrum from per-node box masses (METHOD.md section 3).
+
+Input: ``hist[i, r]`` = number of nodes j != i inside node i's box at T whose rounded distance is
+r (any box-growing mode produces it), so N_i(r) = 1 + cumsum_r hist[i]. Decisions:
+- eligibility: N_i(T) - 1 > min_mass ("more than min_mass nodes within T, excluding i");
+- radii R: the rounded distances that occur for some eligible node; d = max(R);
+- mu_i(r) = N_i(r) / N_i(d), Z_q(r) = sum over eligible i of mu_i(r)^q;
+- tau(q): least-squares slope of ln Z_q(r) on ln(r / d) over all r in R; y is taken relative to
+  its first value before the fit, so a flat ln Z_0 gives tau(0) = 0 exactly (not ~1e-30);
+- r2 = 1 - SS_res / SS_tot per q, 1.0 where ln Z_q is flat (SS_tot = 0, an exact fit);
+- alpha_k forward differences, f_k = q_k alpha_k - tau(q_k), width = max alpha - min alpha;
+- alpha_0: METHOD.md's tie rule (central difference around q = 0 when argmax f is q = 0 or its
+  left neighbour; alpha at argmax f otherwise, also when q = 0 is an end of the grid);
+- filter 1 drops a sample with some f_k > FILTER_F_TOL: f at q = 0 and its left neighbour is
+  0 up to rounding noise (~1e-17), which must not decide the filter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from neuromfa.analysis.results import SpectrumResult
+from neuromfa.errors import AnalysisError
+
+FILTER_F_TOL = 1e-9
+FILTER_ALPHA_EDGE = 0.01
+
+
+def masses(hist: np.ndarray, min_mass: int) -> tuple[np.ndarray, np.ndarray]:
+    """(eligible, mass_T): N_i(T) = 1 + nodes within T; eligible where N_i(T) - 1 > min_mass."""
+    within = hist.sum(axis=1)
+    return within > min_mass, within + 1
+
+
+def fit_slopes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares slope and r^2 of every column of y [m, k] on x [m]."""
+    xc = x - x.mean()
+    sxx = float(xc @ xc)
+    if sxx == 0.0:
+        raise AnalysisError("cannot fit tau(q): all eligible nodes have a single radius", "raise the threshold T")
+    y = y - y[:1]  # exact zero for a constant column (tau(0) = 0)
+    slope = (xc @ y) / sxx
+    fitted = (y - y.mean(axis=0)) - np.outer(xc, slope)
+    ss_res = (fitted**2).sum(axis=0)
+    ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), 1.0)
+    return slope, r2
+
+
+def partition_function(n_r: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Z[r, k] = sum_i (N_i(r) / N_i(d))^q_k for integer masses n_r [nodes, radii].
+
+    mu takes few distinct values (ratios of small integers), so mu^q is computed once per
+    distinct (N, N_d) pair and Z is a sparse count matrix times that table.
+    """
+    n_d = n_r[:, -1:]
+    code = n_r * (int(n_d.max()) + 1) + n_d
+    uniq, inv = np.unique(code, return_inverse=True)
+    mu = (uniq // (int(n_d.max()) + 1)) / (uniq % (int(n_d.max()) + 1))
+    table = mu[:, None] ** q[None, :]
+    r_idx = np.broadcast_to(np.arange(n_r.shape[1]), n_r.shape).ravel()
+    counts = sp.csr_matrix((np.ones(inv.size), (r_idx, inv.ravel())), shape=(n_r.shape[1], len(uniq)))
+    return np.asarray(counts @ table)
+
+
+def alpha0_rule(q: np.ndarray, tau: np.ndarray, alpha: np.ndarray, f: np.ndarray) -> float:
+    """alpha at the peak of f, with METHOD.md's tie rule around q = 0."""
+    k = int(np.argmax(f))
+    i0 = int(np.flatnonzero(np.isclose(q, 0.0, atol=1e-12))[0])
+    if 0 < i0 < len(q) - 1 and k in (i0 - 1, i0):
+        return float((tau[i0 + 1] - tau[i0 - 1]) / (q[i0 + 1] - q[i0 - 1]))
+    return float(alpha[k])
+
+
+def passes_filter(mode: int, alpha: np.ndarray, f: np.ndarray) -> bool:
+    """Sample filter: 0 none; 1 drop if any f_k > 0; 2 drop if max alpha - alpha(q_min) > 0.01; 3 both."""
+    bad_f = bool(np.any(f > FILTER_F_TOL))
+    bad_edge = bool(alpha.max() - alpha[0] > FILTER_ALPHA_EDGE)
+    return not ((mode in (1, 3) and bad_f) or (mode in (2, 3) and bad_edge))
+
+
+def compute_spectrum(
+    hist: np.ndarray,
+    eligible: np.ndarray,
+    q: np.ndarray,
+    *,
+    mode: str,
+    threshold: float,
+    sample_filter: int,
+    edges_used: int,
+) -> SpectrumResult:
+    """tau, alpha, f, alpha_0, width and fit quality of one SNIN."""
+    if not eligible.any():
+        raise AnalysisError("no node is eligible")
+    h = hist[eligible]
+    radii = np.flatnonzero(h.sum(axis=0) > 0)
+    n_r = 1 + np.cumsum(h, axis=1)[:, radii]
+    z = partition_function(n_r, q)
+    x = np.log(radii / radii[-1])
+    tau, r2 = fit_slopes(x, np.log(z))
+    alpha = np.diff(tau) / np.diff(q)
+    f = q[:-1] * alpha - tau[:-1]
+    return SpectrumResult(
+        mode=mode,
+        threshold=threshold,
+        q=q.tolist(),
+        tau=tau.tolist(),
+        r2=r2.tolist(),
+        alpha=alpha.tolist(),
+        f=f.tolist(),
+        alpha0=alpha0_rule(q, tau, alpha, f),
+        width=float(alpha.max() - alpha.min()),
+        radii=radii.tolist(),
+        nodes_used=int(eligible.sum()),
+        edges_used=int(edges_used),
+        passed_filter=passes_filter(sample_filter, alpha, f),
+    )

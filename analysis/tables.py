@@ -1,0 +1,122 @@
+"""Stored analyses as tables: one row per graph (results) and one row per step (emergence)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+from neuromfa.analysis.emergence import emergence, summarize_checkpoints
+from neuromfa.analysis.results import SampleValue
+from neuromfa.errors import AnalysisError, ConfigError, NotFoundError
+from neuromfa.store.statements import cypher
+
+RESULT_COLUMNS = ["gid", "step", "sample", "mode", "threshold", "alpha0", "width", "r2_min",
+                  "nodes_used", "edges_used", "passed_filter", "aid"]
+TIMING_COLUMNS = ["seconds_pull", "seconds_compute", "seconds_write"]
+
+
+def graphs_of(store, model: str, steps: list[int] | None = None, samples: list[int] | None = None) -> list[dict]:
+    """Stored graphs of ``model`` (optionally some steps / samples); NotFoundError when none
+    match, saying what is stored."""
+    rows = store.read(cypher("analysis_graphs"), model=model, steps=steps, samples=samples)
+    if rows:
+        return rows
+    stored = store.read(cypher("model_steps"), model=model)[0]
+    if not stored["steps"]:
+        raise NotFoundError(f"no stored graphs of model {model!r}",
+                            f"ingest it first (`neuromfa ingest PATH --name {model}`); `neuromfa graphs` lists what is stored")
+    have_steps = ", ".join(map(str, sorted(stored["steps"])))
+    have_samples = ", ".join(map(str, sorted(stored["samples"])))
+    asked = []
+    if steps is not None:
+        asked.append(f"step {', '.join(map(str, steps))}")
+    if samples is not None:
+        asked.append(f"sample {', '.join(map(str, samples))}")
+    raise NotFoundError(f"model {model!r} has no graph at {' and '.join(asked)}",
+                        f"stored steps: {have_steps}; samples: {have_samples}")
+
+
+def _r2_min(r2) -> float | None:
+    vals = [v for v in (r2 or []) if v is not None and math.isfinite(v)]
+    return min(vals) if vals else None
+
+
+def _analyses(store, model: str, steps: list[int] | None, mode: str | None, all_analyses: bool) -> pd.DataFrame:
+    """Raw rows: the current analysis of each graph (or every analysis), plus unanalysed graphs."""
+    graphs_of(store, model, steps)
+    df = pd.DataFrame(store.read(cypher("results_rows"), model=model, steps=steps))
+    analysed = df[df["aid"].notna()].copy()
+    if mode is not None:
+        analysed = analysed[analysed["mode"] == mode]
+    if not all_analyses and len(analysed):
+        # the Graph's headline analysis first, then the newest
+        analysed["_headline"] = analysed["aid"] == analysed["headline"]
+        analysed = analysed.sort_values(["_headline", "created", "aid"], ascending=False).drop_duplicates("gid")
+    missing = df.drop_duplicates("gid")[["gid", "step", "sample"]]
+    missing = missing[~missing["gid"].isin(analysed["gid"])]
+    out = pd.concat([analysed, missing], ignore_index=True) if len(missing) else analysed.reset_index(drop=True)
+    out["r2_min"] = [_r2_min(v) if isinstance(v, list) else None for v in out["r2"]] if "r2" in out else None
+    return out.sort_values(["step", "sample", "mode"], na_position="last").reset_index(drop=True)
+
+
+def results_frame(store, model: str, *, steps: list[int] | None = None, mode: str | None = None,
+                  all_analyses: bool = False, timings: bool = False) -> pd.DataFrame:
+    """One row per graph of ``model``: its current analysis (the Graph's headline one, else the
+    latest; only ``mode``'s when given). Unanalysed graphs get empty metrics. ``all_analyses``:
+    one row per stored Analysis instead (several parameter sets per graph)."""
+    raw = _analyses(store, model, steps, mode, all_analyses)
+    cols = RESULT_COLUMNS + (TIMING_COLUMNS if timings else []) + (["params"] if all_analyses else [])
+    out = raw.reindex(columns=cols)
+    for col in ("step", "sample", "nodes_used", "edges_used"):
+        out[col] = out[col].astype("Int64")
+    out["passed_filter"] = out["passed_filter"].astype("boolean")
+    return out
+
+
+def _metrics(store, model: str) -> pd.DataFrame:
+    """Scalar checkpoint metrics (Checkpoint.metrics JSON) as columns per step."""
+    rows = []
+    for r in store.read(cypher("checkpoint_metrics"), model=model):
+        try:
+            values = json.loads(r["metrics"] or "{}")
+        except ValueError:
+            values = {}
+        if isinstance(values, dict):
+            rows.append({"step": r["step"], **{k: v for k, v in values.items()
+                                               if isinstance(v, (int, float)) and not isinstance(v, bool)}})
+    return pd.DataFrame(rows) if rows else pd.DataFrame({"step": pd.Series([], dtype="int64")})
+
+
+def emergence_frame(store, model: str, *, reference_step: int | None = None, mode: str | None = None) -> pd.DataFrame:
+    """Per step: analysed samples, mean/std alpha_0 and width over the samples that passed the
+    filter, E (from the means) and E_mean/E_std (per sample), and the checkpoint's metrics."""
+    res = _analyses(store, model, None, mode, False)
+    res = res[res["aid"].notna()]
+    if res.empty:
+        raise AnalysisError(f"model {model!r} has no analysis{f' in {mode} mode' if mode else ''} yet",
+                            f"run `neuromfa analyze --model {model}` first")
+    modes = sorted(res["mode"].unique())
+    if len(modes) > 1:
+        raise ConfigError(f"model {model!r} has analyses in several modes ({', '.join(modes)})",
+                          "choose one with --mode")
+    if res["params"].nunique() > 1:
+        raise ConfigError(f"the {modes[0]} analyses of model {model!r} use different parameters across graphs",
+                          f"re-run `neuromfa analyze --model {model} --mode {modes[0]}` with one parameter set for every step")
+    samples = [SampleValue(step=int(r.step), sample=int(r.sample), alpha0=r.alpha0, width=r.width,
+                           passed_filter=bool(r.passed_filter)) for r in res.itertuples()]
+    summaries = summarize_checkpoints(samples)
+    points = {p.step: p for p in emergence(summaries, reference_step)}
+    analysed = res.groupby("step").size()
+    rows = []
+    for s in summaries:
+        p = points[s.step]
+        rows.append({
+            "step": s.step, "mode": modes[0], "n_samples": int(analysed[s.step]), "n_passed": s.n_samples,
+            "alpha0_mean": s.alpha0_mean, "alpha0_std": s.alpha0_std,
+            "width_mean": s.width_mean, "width_std": s.width_std,
+            "E": p.E, "E_mean": p.E_mean, "E_std": p.E_std, "n_paired": p.n_paired,
+        })
+    df = pd.DataFrame(rows).merge(_metrics(store, model), on="step", how="left")
+    return df.sort_values("step").reset_index(drop=True)

@@ -1,0 +1,194 @@
+"""Run analysis jobs: claim, pull the SNIN, run the engine, write back; and the worker loop.
+
+``run_job`` is what every executor runs (in a pool process, a Ray task or `neuromfa worker`).
+A job that fails records its error and leaves no results (the write-back is one transaction
+that either commits whole or not at all); a job stopped by Ctrl-C or SIGTERM before its
+write-back goes back to the queue.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from neuromfa.analysis import jobs
+from neuromfa.analysis.engine import analyze_snin
+from neuromfa.analysis.pull import pull_snin
+from neuromfa.analysis.writeback import JobLost, analysis_record, measured_rows, write_back
+from neuromfa.errors import DatabaseError, NeuromfaError
+
+# Progress recorded on the Job at each stage boundary.
+PROGRESS_CLAIMED, PROGRESS_PULLED, PROGRESS_COMPUTED = 0.05, 0.3, 0.8
+
+
+class JobOutcome(BaseModel):
+    """What became of one job in one worker. status: done | failed | cancelled (or another
+    status the job had when this worker lost or never got it) | skipped (someone else had it)."""
+
+    jid: str
+    graph: str | None = None
+    status: str
+    aid: str | None = None
+    error: str | None = None
+    worker: str = ""
+    nodes: int = 0
+    edges: int = 0
+    seconds_pull: float = 0.0
+    seconds_compute: float = 0.0
+    seconds_write: float = 0.0
+
+
+class Heartbeat:
+    """Background thread that refreshes the job's heartbeat and progress. All job writes during
+    pull and compute come from this one thread (no self-conflicts on optimistic servers); it
+    notes when the job is no longer ours (cancelled / taken over)."""
+
+    def __init__(self, store, jid: str, token: str, interval: float = jobs.HEARTBEAT_S):
+        self.store, self.jid, self.token, self.interval = store, jid, token, interval
+        self.progress = PROGRESS_CLAIMED
+        self.lost = False
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{jid}", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def beat(self, progress: float) -> None:
+        """Record new progress now (asynchronously)."""
+        self.progress = progress
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                if not jobs.heartbeat(self.store, self.jid, self.token, self.progress):
+                    self.lost = True
+                    return
+            except NeuromfaError:
+                pass  # a missed beat is harmless; the write-back re-checks the claim
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, NeuromfaError):
+        return str(exc)
+    return f"internal error {type(exc).__name__}: {exc}"
+
+
+def execute(store, job: jobs.JobInfo, token: str, worker: str) -> JobOutcome:
+    """Run a job this worker has claimed with ``token``."""
+    out = JobOutcome(jid=job.jid, graph=job.graph, status="running", worker=worker)
+
+    def check(hb: Heartbeat) -> None:
+        if hb.lost:
+            now = jobs.get_job(store, job.jid)
+            raise JobLost(f"job {job.jid} is {now.status} and no longer held by this worker", now.status)
+
+    try:
+        with Heartbeat(store, job.jid, token) as hb:
+            params = job.analysis_params
+            t0 = time.perf_counter()
+            snin = pull_snin(store, job.graph)
+            out.seconds_pull = time.perf_counter() - t0
+            out.nodes, out.edges = snin.n_nodes, snin.n_edges
+            hb.beat(PROGRESS_PULLED)
+            check(hb)
+            result = analyze_snin(snin, params)
+            out.seconds_compute = result.seconds_compute
+            hb.beat(PROGRESS_COMPUTED)
+            check(hb)
+        record = analysis_record(job.graph, params, result, seconds_pull=out.seconds_pull)
+        rows = measured_rows(snin, job.graph, result)
+        out.seconds_write = write_back(store, record, rows, jid=job.jid, token=token)
+        out.status, out.aid = "done", record.aid
+    except JobLost as exc:
+        out.status, out.error = exc.status, exc.message
+    except (KeyboardInterrupt, SystemExit):
+        _quietly(lambda: jobs.release(store, job.jid, token))
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+        out.status, out.error = "failed", _error_text(exc)
+        if not _quietly(lambda: jobs.fail(store, job.jid, token, out.error)):
+            now = _quietly(lambda: jobs.get_job(store, job.jid))
+            if now is not None and now.status != "running":
+                out.status = now.status  # e.g. cancelled meanwhile: that decision stands
+    return out
+
+
+def _quietly(fn: Callable):
+    """fn() or None when the database cannot be reached (best effort bookkeeping)."""
+    try:
+        return fn()
+    except (DatabaseError, NeuromfaError):
+        return None
+
+
+def run_job(store, jid: str, worker: str | None = None) -> JobOutcome:
+    """Claim job ``jid`` and run it; ``skipped`` when it is not queued (another worker has it,
+    or it was cancelled or finished)."""
+    worker = worker or jobs.worker_id()
+    token = jobs.new_token()
+    job = jobs.claim(store, jid, token, worker)
+    if job is None:
+        now = jobs.get_job(store, jid)
+        return JobOutcome(jid=jid, graph=now.graph, status="skipped", worker=worker,
+                          error=f"job {jid} was {now.status} when this worker tried to take it")
+    return execute(store, job, token, worker)
+
+
+def run_next(store, worker: str | None = None) -> JobOutcome | None:
+    """Claim and run the oldest queued job; None when the queue is empty."""
+    worker = worker or jobs.worker_id()
+    while True:
+        candidates = jobs.queued(store)
+        if not candidates:
+            return None
+        for jid in candidates:
+            token = jobs.new_token()
+            job = jobs.claim(store, jid, token, worker)
+            if job is not None:
+                return execute(store, job, token, worker)
+        # every candidate was taken by another worker meanwhile: look again
+
+
+def worker_loop(store, *, once: bool = False, poll: float = 2.0, max_jobs: int | None = None,
+                on_outcome: Callable[[JobOutcome], None] | None = None,
+                on_idle: Callable[[], None] | None = None,
+                stop: threading.Event | None = None) -> int:
+    """Take queued jobs until stopped: ``once`` returns when the queue is empty, ``max_jobs``
+    after that many jobs; otherwise polls every ``poll`` seconds. Returns jobs run."""
+    worker = jobs.worker_id()
+    done = 0
+    while (max_jobs is None or done < max_jobs) and not (stop and stop.is_set()):
+        outcome = run_next(store, worker)
+        if outcome is None:
+            if once:
+                break
+            if on_idle:
+                on_idle()
+            if stop is not None:
+                stop.wait(poll)
+            else:
+                time.sleep(poll)
+            continue
+        done += 1
+        if on_outcome:
+            on_outcome(outcome)
+    return done

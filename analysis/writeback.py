@@ -1,0 +1,107 @@
+"""Write one analysis back to the database in ONE transaction.
+
+Inside that transaction, in order: check that the Job is still held by this worker (and not
+cancelled), drop a previous Analysis with the same aid (its MEASURED edges go with it), create
+the Analysis linked to its Graph, set the Graph's headline metrics, create one MEASURED
+{nfd, mass} edge per neuron, and mark the Job done. Either all of it commits or none of it.
+
+The transaction runs as a managed write (retried on transient errors such as ArcadeDB's
+optimistic-concurrency conflicts), so its function must be repeatable: it is, since it starts
+by deleting what it is about to create.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+from neuromfa.analysis.results import EngineOutput
+from neuromfa.errors import AnalysisError, NeuromfaError
+from neuromfa.schema.params import AnalysisParams
+from neuromfa.schema.records import AnalysisRecord, now_iso
+from neuromfa.schema.snin import SNIN
+from neuromfa.store.statements import cypher
+
+MEASURED_BATCH = 10_000
+
+# Test hook: seconds to sleep inside the write-back transaction, after every result is written
+# and before the commit (tests kill the worker there to show that nothing partial remains).
+PAUSE_ENV = "NEUROMFA_WRITEBACK_PAUSE"
+
+
+class JobLost(NeuromfaError):
+    """The job was cancelled, or requeued and taken by another worker, before its write-back."""
+
+    def __init__(self, message: str, status: str):
+        super().__init__(message)
+        self.status = status
+
+
+def analysis_record(gid: str, params: AnalysisParams, out: EngineOutput, *, seconds_pull: float = 0.0) -> AnalysisRecord:
+    s = out.spectrum
+    return AnalysisRecord(
+        aid=params.analysis_id(gid), graph=gid, mode=params.mode, threshold=params.threshold,
+        params=params.model_dump_json(), q=s.q, tau=s.tau, alpha=s.alpha, f=s.f, r2=s.r2,
+        alpha0=s.alpha0, width=s.width, nodes_used=s.nodes_used, edges_used=s.edges_used,
+        passed_filter=s.passed_filter, seconds_pull=seconds_pull, seconds_compute=out.seconds_compute,
+    )
+
+
+def measured_rows(snin: SNIN, gid: str, out: EngineOutput) -> list[list]:
+    """[neuron uid, nfd or None, mass N_i(T)] per node, in node-position order."""
+    if len(out.nfd) != snin.n_nodes:
+        raise AnalysisError(f"engine returned {len(out.nfd)} node values for {snin.n_nodes} nodes of {gid}")
+    uids = [f"{gid}/{layer}/{index}" for layer, index in zip(snin.layer.tolist(), snin.index.tolist())]
+    nfd = np.where(np.isnan(out.nfd), None, out.nfd).tolist()  # NaN -> null (ineligible)
+    return [list(r) for r in zip(uids, nfd, np.asarray(out.mass_T, dtype=np.int64).tolist())]
+
+
+def _check_job(tx, jid: str, token: str) -> None:
+    row = tx.run(cypher("writeback_check"), jid=jid, token=token).single()
+    if row is None:
+        raise JobLost(f"job {jid} was deleted before its write-back", "missing")
+    if row["status"] == "cancelled":
+        raise JobLost(f"job {jid} was cancelled; its results were not written", "cancelled")
+    if row["status"] != "running" or row["claim"] != token:
+        raise JobLost(f"job {jid} was taken over by another worker (now {row['status']}); "
+                      "its results were not written by this one", row["status"])
+
+
+def _pause(jid: str | None) -> None:
+    seconds = os.environ.get(PAUSE_ENV)
+    if seconds:
+        print(f"neuromfa: write-back of job {jid} paused for {seconds} s", file=sys.stderr, flush=True)
+        time.sleep(float(seconds))
+
+
+def write_back(store, record: AnalysisRecord, rows: list[list], *, jid: str | None = None,
+               token: str | None = None) -> float:
+    """Store ``record`` and its per-neuron ``rows`` (and finish job ``jid`` held with ``token``)
+    in one transaction. Returns the seconds spent in it. Raises JobLost when the job is no
+    longer this worker's; then nothing is written."""
+    start = time.perf_counter()
+
+    def work(tx) -> None:
+        t0 = time.perf_counter()
+        if jid is not None:
+            _check_job(tx, jid, token or "")
+        tx.run(cypher("analysis_delete"), aid=record.aid).consume()
+        created = tx.run(cypher("analysis_create"), **record.model_dump()).single()
+        if created is None:
+            raise AnalysisError(f"graph {record.graph!r} was deleted before its analysis could be stored")
+        matched = 0
+        for lo in range(0, len(rows), MEASURED_BATCH):
+            matched += tx.run(cypher("measured_create"), aid=record.aid, rows=rows[lo:lo + MEASURED_BATCH]).single()["n"]
+        if matched != len(rows):
+            raise AnalysisError(f"graph {record.graph!r} has {matched} of the {len(rows)} analysed neurons",
+                                "the stored graph changed during the analysis; re-ingest it and retry")
+        tx.run(cypher("analysis_write_time"), aid=record.aid, seconds=time.perf_counter() - t0).consume()
+        if jid is not None:
+            tx.run(cypher("job_done"), jid=jid, aid=record.aid, now=now_iso()).consume()
+        _pause(jid)
+
+    store.run_in_write_tx(work)
+    return time.perf_counter() - start

@@ -1,0 +1,89 @@
+"""`neuromfa analyze`: queue one analysis job per stored graph and run them with a progress bar."""
+
+from __future__ import annotations
+
+import enum
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from neuromfa import api
+from neuromfa.analysis.worker import JobOutcome
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class ModeChoice(str, enum.Enum):
+    one_hop = "one-hop"
+    shortest_path = "shortest-path"
+    layered = "layered"
+
+
+class ExecutorChoice(str, enum.Enum):
+    local = "local"
+    ray = "ray"
+
+
+def analyze(
+    model: str = typer.Option(..., "--model", "-m", help="Model name (as ingested)."),
+    step: Optional[list[int]] = typer.Option(None, "--step", help="Only this checkpoint step (repeatable). Default: every step."),
+    sample: Optional[list[int]] = typer.Option(None, "--sample", help="Only this sample (repeatable). Default: every sample."),
+    mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help="Box growing: one-hop (the authors' code), shortest-path (exact, igraph) or layered (same masses, min-plus over layers)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", "-T", help="T: edges with 1 < d <= T are used.  [default: 150]"),
+    q_min: Optional[float] = typer.Option(None, "--q-min", help="Smallest q.  [default: -3]"),
+    q_max: Optional[float] = typer.Option(None, "--q-max", help="Largest q.  [default: 3]"),
+    q_step: Optional[float] = typer.Option(None, "--q-step", help="q grid step (the grid must contain 0).  [default: 0.1]"),
+    min_mass: Optional[int] = typer.Option(None, "--min-mass", help="Eligible nodes have more than this many nodes within T.  [default: 10]"),
+    filter_: Optional[int] = typer.Option(None, "--filter", help="Sample filter: 0 none, 1 f>0, 2 alpha edge, 3 both.  [default: 0]"),
+    workers: int = typer.Option(1, "--workers", "-w", help="Jobs run at the same time (processes or Ray CPUs)."),
+    executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="local: a process pool here; ray: Ray tasks (pip install 'neuromfa[ray]')."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to submit to (e.g. ray://HOST:10001 or auto). Default: a local Ray instance."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Run the jobs now (default), or only queue them for `neuromfa worker`."),
+) -> None:
+    """Analyse stored graphs of a model: one job per graph, results written back to the database."""
+    progress = Progress(TextColumn("[bold]analysing[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False)
+    state: dict = {"task": None, "counts": {}}
+
+    def on_queued(report: api.AnalyzeReport) -> None:
+        extra = f" ({len(report.reused)} already queued or running)" if report.reused else ""
+        err_console.print(f"queued {len(report.jids)} job(s) for {model}{extra}: {report.params.mode}, T={report.params.threshold:g}")
+        if wait and report.jids:
+            progress.start()
+            state["task"] = progress.add_task("analyse", total=len(report.jids), status="")
+
+    def on_outcome(outcome: JobOutcome) -> None:
+        counts = state["counts"]
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        if state["task"] is not None:
+            progress.update(state["task"], advance=1, status=", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+
+    try:
+        report = api.analyze(
+            model, steps=step, samples=sample, mode=mode.value, threshold=threshold, q_min=q_min, q_max=q_max,
+            q_step=q_step, min_mass=min_mass, filter=filter_, workers=workers, executor=executor.value,
+            ray_address=ray_address, wait=wait, notify=err_console.print, on_queued=on_queued, on_outcome=on_outcome,
+        )
+    finally:
+        progress.stop()
+    if not wait:
+        console.print(f"{len(report.jids)} job(s) queued; run them with `neuromfa worker` "
+                      f"(see them with `neuromfa jobs list --status queued`)")
+        return
+    counts = report.counts()
+    console.print(f"{model}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+                  + f" in {report.seconds:.1f} s; see `neuromfa results --model {model}`")
+    bad = [o for o in report.outcomes if o.status != "done"]
+    for o in bad[:20]:
+        err_console.print(f"  job {o.jid} ({o.graph}) {o.status}: {o.error or ''}")
+    if len(bad) > 20:
+        err_console.print(f"  ... and {len(bad) - 20} more (`neuromfa jobs list --status failed`)")
+    if bad:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("analyze")(analyze)

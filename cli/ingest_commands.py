@@ -1,0 +1,64 @@
+"""`neuromfa ingest PATH` and `neuromfa graphs`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from neuromfa.cli.common import cli_store, err_console
+from neuromfa.cli.output import Format, emit
+from neuromfa.ingest.pipeline import ingest_path
+from neuromfa.store.statements import cypher
+
+
+def ingest(
+    path: Path = typer.Argument(..., help="A transformers model directory, a GGUF file, or a training-run "
+                                         "directory of stepN / checkpoint-N folders."),
+    name: str = typer.Option(..., "--name", help="Model name the graphs are stored under."),
+    step: Optional[int] = typer.Option(None, "--step", help="Training step of a single model "
+                                       "(default 0); in a run directory: only this step."),
+    samples: int = typer.Option(10, "--samples", min=1, help="Number of samples (seeds seed-base .. seed-base+S-1)."),
+    neurons: int = typer.Option(32, "--neurons", "-k", min=1, help="Neurons per layer per sample (k)."),
+    seed_base: int = typer.Option(0, "--seed-base", min=0, help="Seed of sample 0."),
+) -> None:
+    """Sample neuron interaction networks from a model or a training run and store them."""
+    with cli_store() as store, Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=False,
+    ) as progress:
+        graphs = progress.add_task("graphs", total=None)
+        edges = progress.add_task("synapses written", total=None)
+
+        def on_checkpoints(refs):
+            progress.update(graphs, total=len(refs) * samples)
+
+        report = ingest_path(
+            store, path, name=name, step=step, samples=samples, k=neurons, seed_base=seed_base,
+            on_checkpoints=on_checkpoints,
+            on_graph=lambda gid, written: progress.advance(graphs),
+            on_edges=lambda n: progress.advance(edges, n),
+        )
+    rate = report.edges_written / report.seconds if report.seconds else 0.0
+    err_console.print(
+        f"{report.model}: {report.checkpoints} checkpoint(s), {report.graphs_written} graph(s) written, "
+        f"{report.graphs_present} already stored, {report.edges_written} synapses in {report.seconds:.1f} s"
+        + (f" ({rate:,.0f} synapses/s)" if report.edges_written else "")
+    )
+
+
+def graphs(
+    model: Optional[str] = typer.Option(None, "--model", help="Only graphs of this model."),
+    fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
+) -> None:
+    """List stored graphs (one row per sampled network)."""
+    with cli_store() as store:
+        rows = store.read(cypher("list_graphs"), model=model)
+    emit(rows, fmt, title="stored graphs")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ingest)
+    app.command()(graphs)

@@ -1,0 +1,116 @@
+"""`neuromfa jobs list|show|cancel|retry` and `neuromfa worker`."""
+
+from __future__ import annotations
+
+import json
+import signal
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from neuromfa import api
+from neuromfa.analysis.jobs import ACTIVE, FINISHED, STALE_AFTER_S, JobInfo
+from neuromfa.analysis.worker import JobOutcome
+from neuromfa.cli.output import Format, emit
+from neuromfa.errors import ConfigError
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+jobs_app = typer.Typer(help="List, show, cancel and retry analysis jobs.", no_args_is_help=True)
+
+LIST_COLUMNS = ["jid", "status", "graph", "mode", "progress", "worker", "created", "finished", "error"]
+
+
+def _row(job: JobInfo) -> dict:
+    return {**job.model_dump(exclude={"claim"}), "mode": job.mode}
+
+
+@jobs_app.command("list")
+def list_(
+    status: Optional[list[str]] = typer.Option(None, "--status", "-s", help=f"Only jobs with this status (repeatable): {', '.join(ACTIVE + FINISHED)}."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Only jobs on graphs of this model."),
+    limit: int = typer.Option(200, "--limit", help="At most this many jobs (newest first)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+) -> None:
+    """List jobs, newest first."""
+    found = api.jobs(status, model=model, limit=limit)
+    rows = [_row(j) for j in found]
+    if fmt is Format.table:
+        rows = [{k: r[k] for k in LIST_COLUMNS} for r in rows]
+        if not rows:
+            console.print("no jobs" + (f" with status {', '.join(status)}" if status else ""))
+            return
+    emit(rows if rows else [], fmt, title="jobs")
+
+
+@jobs_app.command()
+def show(
+    jid: str = typer.Argument(..., help="Job id."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (one field per line) or json."),
+) -> None:
+    """Show one job: parameters, status, worker, timings, error."""
+    job = api.job(jid)
+    row = _row(job)
+    row["params"] = json.loads(job.params)
+    if fmt is Format.json:
+        console.print_json(json.dumps(row))
+        return
+    if fmt is Format.csv:
+        row["params"] = job.params
+        emit([row], fmt)
+        return
+    for key, value in row.items():
+        console.print(f"{key + ':':<11}{'-' if value is None else value}")
+
+
+@jobs_app.command()
+def cancel(jid: str = typer.Argument(..., help="Job id.")) -> None:
+    """Cancel a queued or running job (a running one stops before writing anything)."""
+    job = api.cancel_job(jid)
+    console.print(f"job {job.jid} cancelled")
+
+
+@jobs_app.command()
+def retry(
+    jid: str = typer.Argument(..., help="Job id."),
+    stale_after: float = typer.Option(STALE_AFTER_S, "--stale-after", help="A running job whose worker has not reported for this many seconds counts as abandoned (a worker on this host that no longer exists counts at once)."),
+) -> None:
+    """Put a failed or cancelled job (or a running one whose worker is gone) back in the queue."""
+    job = api.retry_job(jid, stale_after=stale_after)
+    console.print(f"job {job.jid} queued; run it with `neuromfa worker` or `neuromfa analyze`")
+
+
+def worker(
+    once: bool = typer.Option(False, "--once", help="Exit when the queue is empty instead of waiting for more jobs."),
+    poll: float = typer.Option(2.0, "--poll", help="Seconds between looks at an empty queue."),
+    max_jobs: Optional[int] = typer.Option(None, "--max-jobs", help="Exit after running this many jobs."),
+) -> None:
+    """Run queued analysis jobs from the database, one at a time, until stopped (Ctrl-C).
+
+    Several workers (processes or machines) can share one database: each job is claimed
+    atomically, so no two workers run the same job."""
+    if poll <= 0:
+        raise ConfigError(f"--poll must be positive (got {poll})")
+    if max_jobs is not None and max_jobs < 1:
+        raise ConfigError(f"--max-jobs must be at least 1 (got {max_jobs})")
+
+    def on_outcome(o: JobOutcome) -> None:
+        extra = f" {o.aid}" if o.status == "done" else f": {o.error}"
+        console.print(f"job {o.jid} ({o.graph}) {o.status}{extra}")
+
+    # SIGTERM stops like Ctrl-C: the job in hand goes back to the queue
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    err_console.print("worker started; waiting for jobs" + (" (exits when the queue is empty)" if once else " (Ctrl-C to stop)"))
+    try:
+        n = api.work(once=once, poll=poll, max_jobs=max_jobs, on_outcome=on_outcome, notify=err_console.print)
+    except KeyboardInterrupt:
+        err_console.print("worker stopped")
+        raise typer.Exit(130)
+    err_console.print(f"worker ran {n} job(s)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(jobs_app, name="jobs")
+    app.command("worker")(worker)

@@ -1,0 +1,74 @@
+"""`neuromfa train-example OUT_DIR`: train the offline example run (GPT-NeoX from scratch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from neuromfa.training.presets import PRESETS
+from neuromfa.training.train_example import RunInfo, TrainProgress, train_example
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _print_run(info: RunInfo) -> None:
+    table = Table(title=f"example run in {info.out_dir}")
+    table.add_column("step", justify="right")
+    table.add_column("val loss (nats/token)", justify="right")
+    table.add_column("token accuracy", justify="right")
+    for c in info.checkpoints:
+        table.add_row(str(c.step), f"{c.val_loss:.4f}", f"{c.token_accuracy:.3f}")
+    console.print(table)
+    console.print(f"corpus: {info.corpus.describe()}")
+
+
+def train_example_cmd(
+    out_dir: Path = typer.Argument(..., help="Folder for the run: step*/ checkpoints and run.json."),
+    preset: str = typer.Option(
+        "tiny", "--preset", "-p",
+        help=f"Model and schedule: tiny (< 2 min on 2 cores) or small (bigger). One of {', '.join(PRESETS)}.",
+    ),
+    corpus: Optional[Path] = typer.Option(
+        None, "--corpus", help="Folder of text files to train on (default: the Python standard library's source)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the initialisation and of the batches."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a different run already in OUT_DIR."),
+) -> None:
+    """Train a small GPT-NeoX language model from scratch, offline, saving Pythia-style
+    checkpoints (0, 1, 2, 4, ..., 512, then evenly spaced) with their validation loss.
+    A finished run with the same preset, seed and corpus is reused; an interrupted one resumes."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(f"training ({preset})", total=None, note="loading corpus")
+
+        def report(p: TrainProgress) -> None:
+            note = bar.tasks[task].fields.get("note", "")
+            if p.phase == "checkpoint":
+                note = f"step {p.step}: val loss {p.val_loss:.3f}"
+            elif p.phase == "cached":
+                note = "reused the finished run"
+            elif p.phase == "train" and note == "loading corpus":
+                note = ""
+            bar.update(task, total=p.total, completed=p.step, note=note)
+
+        info = train_example(out_dir, preset=preset, corpus=corpus, seed=seed, progress=report, overwrite=overwrite)
+    _print_run(info)
+    how = "reused the finished run" if info.cached else f"trained in {info.seconds:.1f} s"
+    console.print(f"{len(info.checkpoints)} checkpoints in {info.out_dir} ({how})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train-example")(train_example_cmd)

@@ -1,0 +1,132 @@
+"""Build one SNIN (METHOD.md sections 1-2) from a checkpoint, an adapter and the draws.
+
+Node positions are laid out block by block, each block
+``input (k) | qkv (3k: Q t.., K t.., V t..) | context (k) | attn_out (k) | mlp_hidden (2k)``,
+then the final ``output`` layer (k); block b+1's input nodes are block b's mlp_out targets.
+Node ``index`` is the row/column index in the weight matrix: qkv nodes t, t+A, t+2A
+(A the query width), context t, mlp_hidden its row in the MLP hidden layer.
+Learned edges carry the signed weight (float64); an exact zero is no edge (METHOD.md) and is
+dropped. Structural qkv -> context edges carry w = 1: Q row t -> context t, every K and V
+node -> every context node.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neuromfa.errors import ConfigError
+from neuromfa.ingest.adapters import Adapter, adapter_for
+from neuromfa.ingest.readers import open_model
+from neuromfa.ingest.sampler import Draws, draws_for_sample
+from neuromfa.ingest.source import TensorSource
+from neuromfa.schema.layers import KIND_CODE, layer_position
+from neuromfa.schema.snin import SNIN
+
+
+def _dense(src_pos: np.ndarray, dst_pos: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edges of a weight block ``m[out, in]``: every (in a -> out b) pair, zeros dropped."""
+    dst, src = np.meshgrid(dst_pos, src_pos, indexing="ij")
+    keep = m != 0.0
+    return src[keep], dst[keep], m[keep]
+
+
+def _check_draws(adapter: Adapter, draws: Draws) -> None:
+    f = adapter.facts
+    if draws.sizes != f.sizes or draws.blocks != f.blocks:
+        raise ConfigError(
+            f"the draws were made for {draws.blocks} blocks with layer sizes {draws.sizes}, "
+            f"but this checkpoint has {f.blocks} blocks with {f.sizes}",
+            hint="every checkpoint of a model must share its architecture; draw again for this model",
+        )
+
+
+def build_snin(source: TensorSource, adapter: Adapter, draws: Draws, gid: str | None = None) -> SNIN:
+    """The SNIN of ``draws`` over the weights in ``source`` (read through ``adapter``)."""
+    _check_draws(adapter, draws)
+    k, blocks, a_width = draws.k, draws.blocks, draws.sizes.attn
+    per_block = 8 * k
+    n = blocks * per_block + k
+
+    layer = np.empty(n, np.int32)
+    kind = np.empty(n, np.int8)
+    block = np.empty(n, np.int32)
+    index = np.empty(n, np.int64)
+
+    def put(start: int, kind_name: str, b: int, idx: np.ndarray) -> np.ndarray:
+        stop = start + len(idx)
+        layer[start:stop] = layer_position(kind_name, b, blocks)
+        kind[start:stop] = KIND_CODE[kind_name]
+        block[start:stop] = b
+        index[start:stop] = idx
+        return np.arange(start, stop, dtype=np.int64)
+
+    srcs, dsts, ws, structs = [], [], [], []
+
+    def add(s: np.ndarray, d: np.ndarray, w: np.ndarray, structural: bool = False) -> None:
+        srcs.append(s)
+        dsts.append(d)
+        ws.append(w)
+        structs.append(np.full(len(s), structural))
+
+    # node positions first, so each block can address the next block's input
+    pos = []
+    for b in range(blocks):
+        base = b * per_block
+        t = draws.qkv_t[b]
+        pos.append(
+            {
+                "input": put(base, "input", b, draws.input[b]),
+                "qkv": put(base + k, "qkv", b, np.concatenate([t, t + a_width, t + 2 * a_width])),
+                "context": put(base + 4 * k, "context", b, t),
+                "attn_out": put(base + 5 * k, "attn_out", b, draws.attn_out[b]),
+                "mlp_hidden": put(base + 6 * k, "mlp_hidden", b, draws.mlp_hidden[b]),
+            }
+        )
+    out_pos = put(blocks * per_block, "output", blocks - 1, draws.output)
+
+    for b in range(blocks):
+        p, t = pos[b], draws.qkv_t[b]
+        nxt = pos[b + 1]["input"] if b + 1 < blocks else out_pos
+        add(*_dense(p["input"], p["qkv"], adapter.input_qkv(source, b, draws.input[b], t)))
+        # structural: Q row t -> context t; K and V rows -> every context node
+        q, kv, ctx = p["qkv"][:k], p["qkv"][k:], p["context"]
+        kv_src, kv_dst = np.meshgrid(kv, ctx, indexing="ij")
+        s = np.concatenate([q, kv_src.ravel()])
+        add(s, np.concatenate([ctx, kv_dst.ravel()]), np.ones(len(s)), structural=True)
+        add(*_dense(ctx, p["attn_out"], adapter.context_attn_out(source, b, t, draws.attn_out[b])))
+        add(*_dense(p["attn_out"], p["mlp_hidden"], adapter.attn_out_mlp(source, b, draws.attn_out[b], draws.mlp_hidden[b])))
+        add(*_dense(p["mlp_hidden"], nxt, adapter.mlp_down(source, b, draws.mlp_hidden[b], draws.mlp_out(b))))
+
+    meta = {
+        **adapter.facts.as_dict(),
+        "source": str(source.path),
+        "format": source.format,
+        "k": k,
+        "seed": draws.seed,
+        "sample": draws.sample,
+        "draws": draws.as_dict(),
+    }
+    return SNIN(
+        layer=layer,
+        kind=kind,
+        block=block,
+        index=index,
+        src=np.concatenate(srcs).astype(np.int64, copy=False),
+        dst=np.concatenate(dsts).astype(np.int64, copy=False),
+        w=np.concatenate(ws).astype(np.float64, copy=False),
+        structural=np.concatenate(structs),
+        gid=gid,
+        meta=meta,
+    )
+
+
+def snin_for_checkpoint(
+    path: str | Path, *, sample: int, k: int = 32, seed_base: int = 0, gid: str | None = None
+) -> SNIN:
+    """Open one checkpoint, draw sample ``sample`` (seed ``seed_base + sample``) and build it."""
+    with open_model(path) as source:
+        adapter = adapter_for(source)
+        draws = draws_for_sample(adapter.facts.sizes, adapter.facts.blocks, sample=sample, k=k, seed_base=seed_base)
+        return build_snin(source, adapter, draws, gid=gid)

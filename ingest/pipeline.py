@@ -1,0 +1,109 @@
+"""Ingest a model or a training run: every checkpoint x every sample -> one stored SNIN.
+
+Each checkpoint file is opened once (memory-mapped); each sample reads only its rows and
+columns. Graphs already stored (same gid) are skipped before any weight is read, so a re-run
+is cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from neuromfa.errors import ConfigError
+from neuromfa.ingest.adapters import adapter_for
+from neuromfa.ingest.build import build_snin
+from neuromfa.ingest.checkpoints import CheckpointRef, discover_checkpoints
+from neuromfa.ingest.readers import open_model
+from neuromfa.ingest.sampler import draws_for_sample
+from neuromfa.ingest.writer import ensure_model, graph_exists, write_graph
+from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, graph_id
+
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,99}$")
+
+
+class IngestReport(BaseModel):
+    model: str
+    checkpoints: int
+    graphs_written: int
+    graphs_present: int
+    edges_written: int
+    seconds: float
+
+
+def check_name(name: str) -> str:
+    if not MODEL_NAME.match(name or ""):
+        raise ConfigError(
+            f"invalid model name {name!r}",
+            "use letters, digits and . _ : + - (up to 100 characters, no '/', '@' or '#')",
+        )
+    return name
+
+
+def sample_list(samples: int | Sequence[int]) -> list[int]:
+    picked = list(range(samples)) if isinstance(samples, int) else sorted(set(int(s) for s in samples))
+    if not picked or min(picked) < 0:
+        raise ConfigError(f"samples must be a positive count or non-negative sample numbers, got {samples!r}")
+    return picked
+
+
+def ingest_path(
+    store,
+    path: str | Path,
+    *,
+    name: str,
+    step: int | None = None,
+    samples: int | Sequence[int] = 10,
+    k: int = 32,
+    seed_base: int = 0,
+    on_checkpoints: Callable[[list[CheckpointRef]], None] | None = None,
+    on_graph: Callable[[str, bool], None] | None = None,
+    on_edges: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Store SNINs for every checkpoint under ``path`` and every sample.
+
+    ``on_checkpoints`` gets the discovered checkpoints; ``on_graph(gid, written)`` is called per
+    graph (written=False: it was already stored); ``on_edges(n)`` as synapses are written.
+    """
+    check_name(name)
+    if k < 1:
+        raise ConfigError(f"--neurons must be at least 1, got {k}")
+    picked = sample_list(samples)
+    refs = discover_checkpoints(path, step=step)
+    if on_checkpoints:
+        on_checkpoints(refs)
+    started = time.perf_counter()
+    written = present = edges = 0
+    for ref in refs:
+        with open_model(ref.path) as source:
+            adapter = adapter_for(source)
+            facts = adapter.facts
+            model = ModelRecord(name=name, arch=facts.arch, hidden=facts.hidden, blocks=facts.blocks,
+                                params=facts.params, source=str(Path(path).resolve()))
+            ensure_model(store, model)  # before skipping anything: a name clash is an error
+            checkpoint = CheckpointRecord(model=name, step=ref.step, metrics=json.dumps(ref.metrics),
+                                          source=str(ref.path.resolve()))
+            for s in picked:
+                gid = graph_id(name, ref.step, s, k)
+                if graph_exists(store, gid):
+                    present += 1
+                    if on_graph:
+                        on_graph(gid, False)
+                    continue
+                draws = draws_for_sample(facts.sizes, facts.blocks, sample=s, k=k, seed_base=seed_base)
+                snin = build_snin(source, adapter, draws, gid=gid)
+                graph = GraphRecord(gid=gid, model=name, step=ref.step, sample=s, seed=seed_base + s, k=k,
+                                    nodes=snin.n_nodes, edges=snin.n_edges)
+                stored = write_graph(store, checkpoint, graph, snin, on_edges=on_edges)
+                written += stored
+                present += not stored
+                edges += snin.n_edges if stored else 0
+                if on_graph:
+                    on_graph(gid, stored)
+    return IngestReport(model=name, checkpoints=len(refs), graphs_written=written, graphs_present=present,
+                        edges_written=edges, seconds=round(time.perf_counter() - started, 3))

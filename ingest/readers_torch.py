@@ -1,0 +1,101 @@
+"""PyTorch pickle checkpoints (pytorch_model.bin, sharded or not).
+
+Loaded with ``torch.load(mmap=True, weights_only=True)``: the tensors stay in the mapped file
+and indexing copies only the sampled rows. Legacy (pre-zip) files cannot be mapped; those are
+loaded normally, one shard at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from neuromfa.errors import ModelError
+from neuromfa.ingest.source import Index, TensorSource, as_index, to_float
+
+
+def _load(path: Path) -> dict:
+    import torch
+
+    if not path.is_file():
+        raise ModelError(f"weights file {path} is missing", hint="copy the complete checkpoint (every shard)")
+    try:
+        mmap = zipfile.is_zipfile(path)
+        state = torch.load(path, map_location="cpu", mmap=mmap, weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, OSError) as exc:
+        raise ModelError(
+            f"{path} is not a readable PyTorch checkpoint ({str(exc).splitlines()[0][:200]})",
+            hint="the file is truncated or corrupt; save the checkpoint again (safetensors preferred)",
+        ) from exc
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ModelError(f"{path} does not hold a state dict", hint="save the model with save_pretrained or torch.save(model.state_dict())")
+    return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+
+
+class TorchBinSource(TensorSource):
+    """One or more pytorch_model*.bin files of one checkpoint."""
+
+    format = "pytorch"
+
+    def __init__(self, files: list[Path], *, path: Path, config: dict):
+        self.path = path
+        self.config = config
+        self.files = list(files)
+        self._tensors: dict = {}
+        for f in self.files:
+            self._tensors.update(_load(f))
+
+    @classmethod
+    def from_index(cls, index: Path, *, path: Path, config: dict) -> "TorchBinSource":
+        try:
+            weight_map = json.loads(index.read_text())["weight_map"]
+            shards = sorted(set(weight_map.values()))
+        except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ModelError(f"{index} is not a valid shard index", hint="restore the index file or the complete checkpoint") from exc
+        src = cls([index.parent / s for s in shards], path=path, config=config)
+        missing = sorted(set(weight_map) - set(src._tensors))
+        if missing:
+            raise ModelError(
+                f"{len(missing)} tensors listed in {index.name} are not in their shards (first: {missing[0]!r})",
+                hint="a shard is truncated or from another checkpoint; copy the checkpoint again",
+            )
+        return src
+
+    def names(self) -> list[str]:
+        return list(self._tensors)
+
+    def _tensor(self, name: str):
+        t = self._tensors.get(name)
+        if t is None:
+            self.require(name)
+        return t
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return tuple(self._tensor(name).shape)
+
+    def _is_float(self, name: str) -> bool:
+        return bool(self._tensors[name].is_floating_point())
+
+    def take(self, name: str, rows: Index = None, cols: Index = None) -> np.ndarray:
+        import torch
+
+        t = self._tensor(name)
+        shape = tuple(t.shape)
+        r = as_index(rows, shape[0] if shape else 1, name, "row")
+        c = as_index(cols, shape[1] if len(shape) > 1 else (shape[0] if shape else 1), name, "column")
+        if r is not None:
+            t = t[torch.from_numpy(r)]
+        if c is not None:
+            t = t[:, torch.from_numpy(c)] if t.dim() >= 2 else t[torch.from_numpy(c)]
+        if t.dtype != torch.float64:
+            t = t.to(torch.float32)
+        return to_float(t.numpy())
+
+    def close(self) -> None:
+        self._tensors.clear()

@@ -1,0 +1,95 @@
+"""Write one SNIN into the graph database: Model, Checkpoint, Graph, Neurons and SYNAPSE edges
+in ONE transaction, so a killed ingest never leaves a partial graph visible.
+
+Idempotent: a Graph whose gid already exists is left as it is (nothing replaced, nothing
+duplicated); two concurrent writers of the same gid collide on the Graph.gid constraint and the
+loser reports "already stored".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from neuromfa.errors import ConfigError, DatabaseError
+from neuromfa.schema.layers import KINDS
+from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord
+from neuromfa.schema.snin import SNIN
+from neuromfa.store.statements import cypher
+
+EDGE_BATCH = 20_000
+
+
+def ensure_model(store, model: ModelRecord) -> None:
+    """Create the Model or check that the stored one has the same shape."""
+    row = store.write(cypher("merge_model"), **model.model_dump())[0]
+    stored = (row["arch"], row["hidden"], row["blocks"])
+    if stored != (model.arch, model.hidden, model.blocks):
+        raise ConfigError(
+            f"model name {model.name!r} is already used by a {stored[0]} model "
+            f"(hidden {stored[1]}, {stored[2]} blocks), not this {model.arch} "
+            f"(hidden {model.hidden}, {model.blocks} blocks)",
+            "ingest under another --name, or delete the stored model first",
+        )
+
+
+def graph_exists(store, gid: str) -> bool:
+    return bool(store.read(cypher("graph_exists"), gid=gid))
+
+
+def neuron_rows(snin: SNIN, gid: str) -> list[list]:
+    """[uid, layer, kind, block, index] per node, in node-position order."""
+    layer = snin.layer.tolist()
+    index = snin.index.tolist()
+    kinds = np.asarray(KINDS, dtype=object)[snin.kind].tolist()
+    uids = [f"{gid}/{l}/{i}" for l, i in zip(layer, index)]
+    return [list(r) for r in zip(uids, layer, kinds, snin.block.tolist(), index)]
+
+
+def synapse_rows(snin: SNIN, element_ids: list[str], lo: int, hi: int) -> list[list]:
+    """[source element id, target element id, w, d] for edges lo..hi."""
+    ids = np.asarray(element_ids, dtype=object)
+    w = snin.w[lo:hi]
+    d = 1.0 / np.abs(w)
+    return [
+        list(r)
+        for r in zip(ids[snin.src[lo:hi]].tolist(), ids[snin.dst[lo:hi]].tolist(), w.tolist(), d.tolist())
+    ]
+
+
+def write_graph(
+    store,
+    checkpoint: CheckpointRecord,
+    graph: GraphRecord,
+    snin: SNIN,
+    *,
+    on_edges: Callable[[int], None] | None = None,
+) -> bool:
+    """Store one SNIN of an existing Model (see ``ensure_model``). Returns False (and writes
+    nothing) when its gid is already stored."""
+    if snin.n_edges == 0:
+        raise ConfigError(f"graph {graph.gid} has no edges; nothing to store", "check the model and --neurons")
+    if not np.all(np.isfinite(snin.w)) or np.any(snin.w == 0):
+        raise ConfigError(f"graph {graph.gid} holds NaN, inf or zero weights", "ingest rejects these before writing")
+    if graph_exists(store, graph.gid):
+        return False
+    try:
+        with store.transaction() as tx:
+            tx.run(cypher("merge_checkpoint"), **checkpoint.model_dump()).consume()
+            created = tx.run(cypher("create_graph"), **graph.model_dump()).single()
+            if created is None:
+                raise DatabaseError(f"checkpoint {checkpoint.model}@{checkpoint.step} vanished during ingest")
+            ids = tx.run(cypher("create_neurons"), gid=graph.gid, rows=neuron_rows(snin, graph.gid)).single()["ids"]
+            for lo in range(0, snin.n_edges, EDGE_BATCH):
+                hi = min(lo + EDGE_BATCH, snin.n_edges)
+                tx.run(cypher("create_synapses"), rows=synapse_rows(snin, ids, lo, hi)).consume()
+                if on_edges:
+                    on_edges(hi - lo)
+    except Exception:
+        # A concurrent ingest of the same gid wins on the Graph.gid constraint (servers report
+        # that differently); anything else is a real failure, rolled back, and re-raised.
+        if graph_exists(store, graph.gid):
+            return False
+        raise
+    return True

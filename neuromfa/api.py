@@ -1,0 +1,194 @@
+"""Python API for analyses stored in the graph database (what the CLI commands call).
+
+    import neuromfa.api as nm
+    report = nm.analyze("pythia-70m", mode="shortest-path", workers=2)   # queue + run jobs
+    nm.results("pythia-70m")             # DataFrame, one row per graph
+    nm.emergence("pythia-70m")           # DataFrame, one row per step
+    nm.jobs(status="failed")             # list[JobInfo]
+
+Every function opens the configured database (NEO4J_* / NEUROMFA_* environment, or the
+``settings`` given; the local server is started when nothing is configured) unless a ``store``
+is passed, and raises NeuromfaError subclasses with a one-line message and a hint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+import pandas as pd
+from pydantic import BaseModel
+
+from neuromfa.analysis import jobs as _jobs
+from neuromfa.analysis.executors import make_executor
+from neuromfa.analysis.jobs import JobInfo
+from neuromfa.analysis.tables import emergence_frame, graphs_of, results_frame
+from neuromfa.analysis.worker import JobOutcome, worker_loop
+from neuromfa.schema.params import AnalysisParams
+from neuromfa.settings import DatabaseSettings
+from neuromfa.store.connection import Store, open_store
+
+__all__ = ["AnalyzeReport", "JobInfo", "JobOutcome", "analyze", "cancel_job", "emergence", "job",
+           "jobs", "results", "retry_job", "work"]
+
+WAIT_POLL_S = 1.0
+
+
+class AnalyzeReport(BaseModel):
+    """What `analyze` queued and, when it waited, what became of each job."""
+
+    model: str
+    params: AnalysisParams
+    jids: list[str]
+    created: list[str]
+    reused: list[str]
+    outcomes: list[JobOutcome] = []
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for o in self.outcomes:
+            out[o.status] = out.get(o.status, 0) + 1
+        return out
+
+
+@contextlib.contextmanager
+def _opened(store: Store | None, settings: DatabaseSettings | None,
+            notify: Callable[[str], None] | None = None) -> Iterator[Store]:
+    if store is not None:
+        yield store
+        return
+    with open_store(settings, notify=notify) as st:
+        yield st
+
+
+def _steps(values: int | Sequence[int] | None) -> list[int] | None:
+    if values is None:
+        return None
+    vals = [values] if isinstance(values, int) else list(values)
+    return vals or None
+
+
+def analyze(
+    model: str,
+    *,
+    steps: int | Sequence[int] | None = None,
+    samples: int | Sequence[int] | None = None,
+    params: AnalysisParams | None = None,
+    mode: str | None = None,
+    threshold: float | None = None,
+    q_min: float | None = None,
+    q_max: float | None = None,
+    q_step: float | None = None,
+    min_mass: int | None = None,
+    filter: int | None = None,
+    structural: str | None = None,
+    workers: int = 1,
+    executor: str = "local",
+    ray_address: str | None = None,
+    wait: bool = True,
+    settings: DatabaseSettings | None = None,
+    notify: Callable[[str], None] | None = None,
+    on_queued: Callable[[AnalyzeReport], None] | None = None,
+    on_outcome: Callable[[JobOutcome], None] | None = None,
+) -> AnalyzeReport:
+    """Queue one analysis Job per stored graph of ``model`` (optionally only some steps and
+    samples) and, with ``wait``, run them on ``executor`` with ``workers`` processes.
+
+    Parameters are ``params`` or the individual values (None = the default of AnalysisParams).
+    A graph with a queued or running job of the same parameters reuses it. Jobs that another
+    worker holds are waited for. Invalid parameters or an unknown executor fail before anything
+    is queued.
+    """
+    if params is None:
+        params = _jobs.parse_params(mode=mode, threshold=threshold, q_min=q_min, q_max=q_max, q_step=q_step,
+                                    min_mass=min_mass, filter=filter, structural=structural)
+    runner = make_executor(executor, workers=workers, settings=settings, ray_address=ray_address) if wait else None
+    start = time.perf_counter()
+    with open_store(settings, notify=notify) as store:
+        gids = [g["gid"] for g in graphs_of(store, model, _steps(steps), _steps(samples))]
+        created, reused = _jobs.enqueue(store, gids, params)
+        report = AnalyzeReport(model=model, params=params, jids=created + reused, created=created, reused=reused)
+        if on_queued:
+            on_queued(report)
+        if runner is None:
+            return report
+        outcomes: dict[str, JobOutcome] = {}
+        for outcome in runner.run(report.jids):
+            if outcome.status != "skipped":
+                outcomes[outcome.jid] = outcome
+                if on_outcome:
+                    on_outcome(outcome)
+        # jobs another worker (e.g. `neuromfa worker`) holds: wait for them to finish
+        for outcome in _wait_for(store, [j for j in report.jids if j not in outcomes]):
+            outcomes[outcome.jid] = outcome
+            if on_outcome:
+                on_outcome(outcome)
+    report.outcomes = [outcomes[j] for j in report.jids]
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _wait_for(store: Store, jids: list[str]) -> Iterator[JobOutcome]:
+    """Poll jobs run elsewhere until each finishes, or its worker is gone (reported as is)."""
+    left = set(jids)
+    while left:
+        for job in _jobs.list_jobs(store, jids=sorted(left)):
+            gone = job.status == "running" and _jobs.worker_gone(job)
+            if job.status in _jobs.FINISHED or gone or job.status == "queued":
+                # queued again here means nobody runs it now: say so instead of waiting forever
+                left.discard(job.jid)
+                yield JobOutcome(jid=job.jid, graph=job.graph, status=job.status, aid=job.aid,
+                                 error=job.error or (f"worker gone: {gone}" if gone else None), worker=job.worker or "")
+        if left:
+            time.sleep(WAIT_POLL_S)
+
+
+def results(model: str, step: int | Sequence[int] | None = None, *, mode: str | None = None,
+            all_analyses: bool = False, timings: bool = False, store: Store | None = None,
+            settings: DatabaseSettings | None = None) -> pd.DataFrame:
+    """One row per stored graph of ``model``: gid, step, sample, mode, threshold, alpha0, width,
+    r2_min, nodes_used, edges_used, passed_filter, aid (empty metrics where not analysed)."""
+    with _opened(store, settings) as st:
+        return results_frame(st, model, steps=_steps(step), mode=mode, all_analyses=all_analyses, timings=timings)
+
+
+def emergence(model: str, reference_step: int | None = None, *, mode: str | None = None,
+              store: Store | None = None, settings: DatabaseSettings | None = None) -> pd.DataFrame:
+    """One row per step: n_samples, n_passed, alpha0/width mean and std, E, E_mean, E_std,
+    n_paired, and the checkpoint's scalar metrics (e.g. val_loss) as extra columns."""
+    with _opened(store, settings) as st:
+        return emergence_frame(st, model, reference_step=reference_step, mode=mode)
+
+
+def jobs(status: str | Sequence[str] | None = None, *, model: str | None = None, limit: int = 1000,
+         store: Store | None = None, settings: DatabaseSettings | None = None) -> list[JobInfo]:
+    """Jobs, newest first, optionally of some statuses and one model."""
+    statuses = [status] if isinstance(status, str) else status
+    with _opened(store, settings) as st:
+        return _jobs.list_jobs(st, statuses=statuses, model=model, limit=limit)
+
+
+def job(jid: str, *, store: Store | None = None, settings: DatabaseSettings | None = None) -> JobInfo:
+    with _opened(store, settings) as st:
+        return _jobs.get_job(st, jid)
+
+
+def cancel_job(jid: str, *, store: Store | None = None, settings: DatabaseSettings | None = None) -> JobInfo:
+    with _opened(store, settings) as st:
+        return _jobs.cancel(st, jid)
+
+
+def retry_job(jid: str, *, stale_after: float = _jobs.STALE_AFTER_S, store: Store | None = None,
+              settings: DatabaseSettings | None = None) -> JobInfo:
+    with _opened(store, settings) as st:
+        return _jobs.retry(st, jid, stale_after=stale_after)
+
+
+def work(*, once: bool = False, poll: float = 2.0, max_jobs: int | None = None,
+         on_outcome: Callable[[JobOutcome], None] | None = None, store: Store | None = None,
+         settings: DatabaseSettings | None = None, notify: Callable[[str], None] | None = None) -> int:
+    """Run queued jobs in this process (what `neuromfa worker` does). Returns jobs run."""
+    with _opened(store, settings, notify) as st:
+        return worker_loop(st, once=once, poll=poll, max_jobs=max_jobs, on_outcome=on_outcome)

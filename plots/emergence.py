@@ -1,0 +1,121 @@
+"""alpha_0, spectrum width and the degree of emergence E against training step (symlog axis,
+since step 0 exists), with error bars over samples and a validation loss or imported metric on
+a second y axis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from neuromfa.errors import ConfigError
+from neuromfa.plots.figure import PlotSummary, new_figure, require_columns, save, style
+
+COLUMNS = ("step", "alpha0_mean", "alpha0_std", "width_mean", "width_std", "E_mean", "E_std")
+METRIC_COLUMNS = ("step", "metric", "value")
+# (column prefix, y label, legend label, colour)
+PANELS = (
+    ("alpha0", "α₀ (position of the peak of f)", "α₀, mean ± std over samples", "tab:blue"),
+    ("width", "width w = max α − min α", "w, mean ± std over samples", "tab:green"),
+    ("E", "degree of emergence E", "E, mean ± std over samples", "tab:purple"),
+)
+METRIC_LABELS = {
+    "val_loss": "validation loss (nats/token)",
+    "token_accuracy": "validation token accuracy (fraction)",
+}
+X_LABEL = "training step (symlog axis: linear from 0 to 1, logarithmic above)"
+
+
+class EmergenceSummary(PlotSummary):
+    steps: list[int]
+    panels: list[str]
+    metric: str | None = None
+    metric_points: int = 0
+
+
+def metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric)
+
+
+def _pick_metric(metrics_df: pd.DataFrame | None, metric: str | None) -> pd.DataFrame | None:
+    """The (step, value) series of the chosen metric; val_loss by default, else the first."""
+    if metrics_df is None:
+        if metric is not None:
+            raise ConfigError(f"emergence plot: metric {metric!r} asked for but no metrics given")
+        return None
+    require_columns(metrics_df, METRIC_COLUMNS, "emergence plot metrics")
+    available = sorted(str(m) for m in metrics_df["metric"].unique())
+    if metric is None:
+        metric = "val_loss" if "val_loss" in available else available[0]
+    if metric not in available:
+        raise ConfigError(
+            f"emergence plot: no metric {metric!r}", f"available: {', '.join(available)}"
+        )
+    series = metrics_df[metrics_df["metric"] == metric]
+    series = series.assign(value=pd.to_numeric(series["value"], errors="coerce"))
+    series = series.dropna(subset=["value"]).groupby("step", as_index=False)["value"].mean()
+    return series.sort_values("step").assign(metric=metric)
+
+
+def _panel(ax: Axes, steps: np.ndarray, mean: np.ndarray, std: np.ndarray, spec: tuple) -> None:
+    prefix, ylabel, label, colour = spec
+    ax.errorbar(steps, mean, yerr=std, color=colour, marker="o", markersize=4, capsize=3, linewidth=1.5, label=label)
+    ax.set_ylabel(ylabel)
+    ax.set_xscale("symlog", linthresh=1.0)
+
+
+def emergence_figure(
+    df: pd.DataFrame, metric: str | None = None, metrics_df: pd.DataFrame | None = None
+) -> tuple[Figure, EmergenceSummary]:
+    """Build the three-panel figure (not saved)."""
+    require_columns(df, COLUMNS, "emergence plot")
+    data = df.sort_values("step")
+    steps = data["step"].to_numpy(dtype=float)
+    series = _pick_metric(metrics_df, metric)
+    with style():
+        fig = new_figure(7.5, 8.5)
+        axes = fig.subplots(len(PANELS), 1, sharex=True)
+        for ax, spec in zip(axes, PANELS):
+            prefix = spec[0]
+            mean = data[f"{prefix}_mean"].to_numpy(dtype=float)
+            std = np.nan_to_num(data[f"{prefix}_std"].to_numpy(dtype=float), nan=0.0)
+            _panel(ax, steps, mean, std, spec)
+            handles, labels = ax.get_legend_handles_labels()
+            top = ax  # the legend goes on the top-most axes so no curve hides it
+            if series is not None:
+                twin = ax.twinx()
+                name = str(series["metric"].iloc[0])
+                twin.plot(
+                    series["step"].to_numpy(dtype=float), series["value"].to_numpy(dtype=float),
+                    color="tab:red", linestyle="--", marker="s", markersize=3, linewidth=1.2,
+                    label=metric_label(name),
+                )
+                twin.set_ylabel(metric_label(name), color="tab:red")
+                twin.tick_params(axis="y", colors="tab:red")
+                twin.grid(False)
+                h2, l2 = twin.get_legend_handles_labels()
+                handles, labels, top = handles + h2, labels + l2, twin
+            top.legend(handles, labels, loc="best")
+        axes[-1].set_xlabel(X_LABEL)
+        axes[0].set_title("Multifractal emergence over training")
+    summary = EmergenceSummary(
+        steps=[int(s) for s in steps],
+        panels=[spec[0] for spec in PANELS],
+        metric=None if series is None else str(series["metric"].iloc[0]),
+        metric_points=0 if series is None else len(series),
+    )
+    return fig, summary
+
+
+def plot_emergence(
+    df: pd.DataFrame,
+    out_path: str | Path,
+    metric: str | None = None,
+    metrics_df: pd.DataFrame | None = None,
+) -> EmergenceSummary:
+    """Write the emergence figure as ``out_path`` .png and .svg; return what was drawn."""
+    fig, summary = emergence_figure(df, metric=metric, metrics_df=metrics_df)
+    return summary.model_copy(update={"paths": save(fig, out_path)})

@@ -1,0 +1,75 @@
+"""Shared plumbing of the plots: figures without pyplot (no global backend or state), one
+style, and saving as PNG and SVG side by side."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from pydantic import BaseModel
+
+from neuromfa.errors import ConfigError
+
+STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "svg.fonttype": "none",  # keep text as text in the SVG: smaller, searchable
+    "savefig.dpi": 150,
+}
+FORMATS = ("png", "svg")
+
+
+class PlotSummary(BaseModel):
+    """Common part of what a plot function drew."""
+
+    paths: list[Path] = []
+
+
+@contextlib.contextmanager
+def style() -> Iterator[None]:
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)  # an Agg canvas, whatever backend pyplot would pick
+    return fig
+
+
+def output_paths(out_path: str | Path) -> list[Path]:
+    """``fig``, ``fig.png`` or ``fig.svg`` -> [fig.png, fig.svg]."""
+    path = Path(out_path).expanduser()
+    if path.suffix.lower().lstrip(".") in FORMATS:
+        path = path.with_suffix("")
+    return [path.with_name(f"{path.name}.{fmt}") for fmt in FORMATS]
+
+
+def save(fig: Figure, out_path: str | Path) -> list[Path]:
+    paths = output_paths(out_path)
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    with style():
+        for path in paths:
+            fig.savefig(path, format=path.suffix[1:])
+    return paths
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ConfigError(
+            f"{what}: the table lacks column(s) {', '.join(missing)}",
+            f"it needs {', '.join(columns)}",
+        )
+    if df.empty:
+        raise ConfigError(f"{what}: nothing to plot (the table is empty)")

@@ -1,0 +1,90 @@
+"""f(alpha) spectra over training: one curve per step (mean over samples), coloured by step,
+with a band of +-1 std of f over samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.colors import SymLogNorm
+from matplotlib.cm import ScalarMappable
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from neuromfa.errors import ConfigError
+from neuromfa.plots.figure import PlotSummary, new_figure, require_columns, save, style
+
+COLUMNS = ("step", "sample", "alpha", "f")
+CMAP = "viridis"
+
+
+class SpectrumSummary(PlotSummary):
+    curves: int
+    steps: list[int]
+    samples: dict[int, int]
+    skipped_rows: int = 0
+
+
+def _step_arrays(group: pd.DataFrame, step: int) -> tuple[np.ndarray, np.ndarray]:
+    lengths = {len(a) for a in group["alpha"]} | {len(f) for f in group["f"]}
+    if len(lengths) != 1:
+        raise ConfigError(
+            f"spectrum plot: step {step} has spectra of different lengths {sorted(lengths)}",
+            "analyse every sample with the same q grid",
+        )
+    alpha = np.asarray(group["alpha"].tolist(), dtype=float)
+    f = np.asarray(group["f"].tolist(), dtype=float)
+    return alpha, f
+
+
+def spectrum_figure(df: pd.DataFrame) -> tuple[Figure, SpectrumSummary]:
+    """Build the figure (not saved). Rows whose alpha or f hold a non-finite value are skipped
+    and counted."""
+    require_columns(df, COLUMNS, "spectrum plot")
+    finite = df.apply(
+        lambda r: bool(np.all(np.isfinite(np.asarray(r["alpha"], dtype=float)))
+                       and np.all(np.isfinite(np.asarray(r["f"], dtype=float)))
+                       and len(r["alpha"]) > 0),
+        axis=1,
+    )
+    skipped = int((~finite).sum())
+    data = df[finite]
+    if data.empty:
+        raise ConfigError("spectrum plot: no spectrum with finite values to plot")
+    steps = sorted(int(s) for s in data["step"].unique())
+    norm = SymLogNorm(linthresh=1.0, vmin=0.0, vmax=max(max(steps), 1), base=10)
+    mappable = ScalarMappable(norm=norm, cmap=CMAP)
+    samples: dict[int, int] = {}
+    curves: list[Line2D] = []
+    with style():
+        fig = new_figure(7.0, 4.8)
+        ax = fig.add_subplot()
+        for step in steps:
+            alpha, f = _step_arrays(data[data["step"] == step], step)
+            samples[step] = len(alpha)
+            mean_alpha, mean_f, std_f = alpha.mean(axis=0), f.mean(axis=0), f.std(axis=0)
+            colour = mappable.to_rgba(step)
+            ax.fill_between(mean_alpha, mean_f - std_f, mean_f + std_f, color=colour, alpha=0.15, linewidth=0)
+            (line,) = ax.plot(mean_alpha, mean_f, color=colour, linewidth=1.5, label=f"step {step}")
+            curves.append(line)
+        cbar = fig.colorbar(mappable, ax=ax)
+        cbar.set_label("training step (symlog colour scale)")
+        ax.set_xlabel("α, Lipschitz–Hölder exponent (dimensionless)")
+        ax.set_ylabel("f(α), multifractal spectrum (dimensionless)")
+        n = sorted(set(samples.values()))
+        per_step = f"{n[0]}" if len(n) == 1 else f"{n[0]}–{n[-1]}"
+        ax.set_title(f"f(α) spectra over training ({len(steps)} steps, {per_step} samples per step)")
+        handles = [curves[0]] + ([curves[-1]] if len(curves) > 1 else [])
+        handles.append(Patch(color="grey", alpha=0.3, label="±1 std of f over samples"))
+        handles.append(Line2D([], [], color="grey", label="curve: mean over samples"))
+        ax.legend(handles=handles, loc="best")
+    summary = SpectrumSummary(curves=len(curves), steps=steps, samples=samples, skipped_rows=skipped)
+    return fig, summary
+
+
+def plot_spectra(df: pd.DataFrame, out_path: str | Path) -> SpectrumSummary:
+    """Write the spectra figure as ``out_path`` .png and .svg; return what was drawn."""
+    fig, summary = spectrum_figure(df)
+    return summary.model_copy(update={"paths": save(fig, out_path)})

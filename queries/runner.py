@@ -1,0 +1,230 @@
+"""Run named queries and user Cypher on the graph database.
+
+Reads run in an explicit transaction opened in READ access mode and always rolled back, so
+nothing a read statement does can stay in the database. Three guards refuse a write without
+``write=True``, because the servers differ:
+
+1. before sending: a statement with a write clause (CREATE, MERGE, SET, DELETE, REMOVE, DROP,
+   FOREACH, LOAD CSV, ... IN TRANSACTIONS) is refused (ArcadeDB ignores the READ access mode,
+   and its schema statements and ``IN TRANSACTIONS`` commit even inside a rolled-back
+   transaction, so they must never reach it);
+2. Neo4j refuses writes in a READ transaction itself (Neo.ClientError.Statement.AccessMode);
+3. anything else that changed data (a procedure, say) shows in the result summary's counters:
+   the transaction is rolled back and the statement refused.
+
+Writes (``write=True``) run as one auto-commit transaction, so schema statements and
+``CALL {} IN TRANSACTIONS`` work as the server allows them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+import neo4j
+import neo4j.graph
+import pandas as pd
+from neo4j.exceptions import DriverError, Neo4jError
+
+from neuromfa.errors import DatabaseError
+from neuromfa.queries.library import QueryInfo, bind_params, get_query
+from neuromfa.store.connection import Store, open_store, translate
+
+WRITE_HINT = "add --write (Python: write=True) to run statements that change the database"
+
+# Clause keywords that change data or schema. Matched as whole words outside strings, comments
+# and `quoted names`, and not as property keys (n.set), labels (:Create) or map keys ({set: 1}).
+_WRITE_WORDS = {
+    "CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "DROP", "FOREACH", "ALTER",
+    "RENAME", "GRANT", "DENY", "REVOKE", "TERMINATE",
+}
+_TOKEN_RE = re.compile(
+    r"""(?P<skip>//[^\n]*|/\*.*?\*/|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`)"""
+    r"""|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"""
+    r"""|(?P<other>\S)""",
+    re.DOTALL,
+)
+_POSITION_RE = re.compile(r"line (\d+)(?:, column |:)(\d+)")
+_QUOTED_RE = re.compile(r"""'([^'\s]{2,})'|"([^"\s]{2,})\"""")
+
+
+@dataclass
+class QueryResult:
+    """Rows of one statement, with its column names (kept even when there are no rows) and
+    the update counters the server reported (non-zero ones only)."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+    def frame(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self.rows, columns=self.columns) if self.rows else \
+            pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})
+        df.attrs["counters"] = dict(self.counters)
+        return df
+
+
+def plain(value: Any) -> Any:
+    """A driver value as plain Python: nodes and relationships as their property dicts (with
+    ``_labels`` / ``_type``), paths as lists of node dicts, temporal values as datetime/date."""
+    if isinstance(value, neo4j.graph.Node):
+        return {"_labels": sorted(value.labels), **{k: plain(v) for k, v in value.items()}}
+    if isinstance(value, neo4j.graph.Relationship):
+        return {"_type": value.type, **{k: plain(v) for k, v in value.items()}}
+    if isinstance(value, neo4j.graph.Path):
+        return [plain(n) for n in value.nodes]
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    to_native = getattr(value, "to_native", None)
+    return to_native() if callable(to_native) else value
+
+
+def _tokens(text: str) -> Iterator[tuple[str, str]]:
+    for m in _TOKEN_RE.finditer(text):
+        kind = m.lastgroup or "other"
+        if kind != "skip":
+            yield kind, m.group(kind)
+
+
+def write_clauses(text: str) -> list[str]:
+    """The write clauses a Cypher statement contains (upper case, in order of appearance)."""
+    tokens = list(_tokens(text))
+    found: list[str] = []
+    for i, (kind, value) in enumerate(tokens):
+        if kind != "word":
+            continue
+        prev = tokens[i - 1][1] if i > 0 else ""
+        nxt = tokens[i + 1][1] if i + 1 < len(tokens) else ""
+        if prev in (".", ":", "$") or nxt == ":":
+            continue
+        word = value.upper()
+        if word in _WRITE_WORDS:
+            found.append(word)
+        elif word == "LOAD" and nxt.upper() == "CSV":
+            found.append("LOAD CSV")
+        elif word == "IN" and nxt.upper() == "TRANSACTIONS":
+            found.append("IN TRANSACTIONS")
+    return found
+
+
+def _refusal(what: str) -> DatabaseError:
+    return DatabaseError(f"refused: the statement writes to the database ({what}) and runs "
+                         f"read-only; nothing was changed", hint=WRITE_HINT)
+
+
+def _offending_line(text: str, message: str) -> tuple[int, str] | None:
+    """(line number, line) of ``text`` that the server's message points at: its position when
+    it gives one, else the first line holding a quoted name from the message."""
+    lines = text.splitlines() or [text]
+    m = _POSITION_RE.search(message)
+    if m and 1 <= int(m.group(1)) <= len(lines):
+        n = int(m.group(1))
+        return n, lines[n - 1]
+    for q in _QUOTED_RE.finditer(message):
+        token = q.group(1) or q.group(2)
+        for n, line in enumerate(lines, 1):
+            if token in line:
+                return n, line
+    if len(lines) == 1:
+        return 1, lines[0]
+    return None
+
+
+def statement_error(exc: Neo4jError, text: str, *, named: str | None = None) -> DatabaseError:
+    """The server's rejection of ``text`` as a DatabaseError: its message (first line) and the
+    offending line of the statement."""
+    code = exc.code or ""
+    if code.endswith("Statement.AccessMode") or code.endswith("Transaction.ForbiddenDueToTransactionType"):
+        return _refusal("the server refused a write in a read transaction")
+    message = next((ln.strip() for ln in (exc.message or str(exc)).splitlines() if ln.strip()), code)
+    where = _offending_line(text, exc.message or "")
+    at = f" [line {where[0]}: {where[1].strip()}]" if where else ""
+    what = f"query {named!r}" if named else "the statement"
+    hint = ("check its parameters (neuromfa query --list shows their types)" if named
+            else "fix the Cypher; values belong in --param name=value, used as $name")
+    return DatabaseError(f"the graph database rejected {what}: {message}{at}", hint=hint)
+
+
+def _nonzero_counters(summary: neo4j.ResultSummary) -> dict[str, int]:
+    counters = summary.counters
+    names = ("nodes_created", "nodes_deleted", "relationships_created", "relationships_deleted",
+             "properties_set", "labels_added", "labels_removed", "indexes_added",
+             "indexes_removed", "constraints_added", "constraints_removed", "system_updates")
+    return {n: getattr(counters, n) for n in names if getattr(counters, n)}
+
+
+def execute(text: str, params: Mapping[str, Any] | None = None, *, write: bool = False,
+            store: Store | None = None, named: str | None = None) -> QueryResult:
+    """Run one Cypher statement with Bolt parameters; see the module docstring for the
+    read-only guarantee. Raises DatabaseError with the server's message on failure."""
+    params = dict(params or {})
+    if not write:
+        clauses = write_clauses(text)
+        if clauses:
+            raise _refusal(", ".join(dict.fromkeys(clauses)))
+    if store is None:
+        with open_store() as own:
+            return execute(text, params, write=write, store=own, named=named)
+    try:
+        if write:
+            with store.session(default_access_mode=neo4j.WRITE_ACCESS) as session:
+                result = session.run(text, params)
+                columns = list(result.keys())
+                rows = [[plain(v) for v in record.values()] for record in result]
+                counters = _nonzero_counters(result.consume())
+            return QueryResult(columns, rows, counters)
+        with store.session(default_access_mode=neo4j.READ_ACCESS) as session:
+            tx = session.begin_transaction()
+            try:
+                result = tx.run(text, params)
+                columns = list(result.keys())
+                rows = [[plain(v) for v in record.values()] for record in result]
+                summary = result.consume()
+            except BaseException:
+                with contextlib.suppress(DriverError, Neo4jError):
+                    tx.rollback()
+                raise
+            tx.rollback()  # always: a read leaves nothing behind, whatever it did
+            counters = _nonzero_counters(summary)
+            if counters or summary.counters.contains_updates:
+                changed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counters.items())
+                raise _refusal(changed or "updates reported by the server")
+            return QueryResult(columns, rows, {})
+    except Neo4jError as exc:
+        if exc.code and (".Statement." in exc.code or exc.code.startswith("Neo.DatabaseError.General")):
+            raise statement_error(exc, text, named=named) from None
+        raise translate(exc, store.uri, store.username) from None
+    except DriverError as exc:
+        raise translate(exc, store.uri, store.username) from None
+
+
+def run_named(info: QueryInfo, params: Mapping[str, Any], store: Store | None = None) -> QueryResult:
+    """Run a named query with its parameters typed and defaulted from its header."""
+    result = execute(info.text, bind_params(info, params), store=store, named=info.name)
+    if not result.columns:  # ArcadeDB sends no column names with an empty result
+        result.columns = list(info.returns)
+    return result
+
+
+def run_query(name: str, store: Store | None = None, **params: Any) -> pd.DataFrame:
+    """Run the named query ``name`` and return its rows as a DataFrame (columns in RETURN
+    order). Parameters are typed from the query's header; missing ones take their defaults.
+
+    >>> run_query("strongest-synapses", kind="attn_out", block=0, limit=5)  # doctest: +SKIP
+    """
+    return run_named(get_query(name), params, store=store).frame()
+
+
+def run_cypher(text: str, params: Mapping[str, Any] | None = None, write: bool = False,
+               store: Store | None = None) -> pd.DataFrame:
+    """Run your own Cypher (values as ``$name`` parameters). Read-only unless ``write=True``;
+    a write attempted read-only raises DatabaseError and changes nothing. The DataFrame's
+    ``attrs["counters"]`` holds the server's update counters of a write."""
+    return execute(text, params, write=write, store=store).frame()

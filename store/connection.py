@@ -1,0 +1,250 @@
+"""The one place that opens the graph database: `open_store()` -> `Store`.
+
+With NEO4J_URI set, neuromfa talks to that server; without it, to the local ArcadeDB server
+(store/server.py), started on demand. Both speak Bolt, so the same `neo4j` driver and the
+same Cypher serve both. Driver failures become one-line `DatabaseError`s with a hint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, Callable, Iterator, TypeVar
+
+import neo4j
+from neo4j import GraphDatabase
+from neo4j.exceptions import (
+    AuthError,
+    ClientError,
+    ConstraintError,
+    CypherSyntaxError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
+from pydantic import ValidationError
+
+from neuromfa.errors import ConfigError, DatabaseError
+from neuromfa.settings import DatabaseSettings
+from neuromfa.store.schema import schema_statements
+from neuromfa.store.server import LocalServer
+from neuromfa.store.statements import cypher
+
+# The driver logs "Transaction failed and will be retried" and server notifications as
+# warnings; without a handler Python's last-resort handler would print them on stderr.
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
+
+T = TypeVar("T")
+
+CONNECTION_TIMEOUT_S = 5.0  # a server that is down fails fast
+MAX_RETRY_TIME_S = 15.0  # managed transactions retry transient errors this long
+
+DOWN_HINT = "start it with `neuromfa db start` or check NEO4J_URI"
+
+
+class ConstraintViolation(DatabaseError):
+    """A write broke a uniqueness constraint (the record already exists)."""
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def translate(exc: BaseException, uri: str, username: str = "") -> DatabaseError:
+    """A driver exception as the DatabaseError users see (one line + hint)."""
+    if isinstance(exc, DatabaseError):
+        return exc
+    if isinstance(exc, AuthError):
+        return DatabaseError(
+            f"the graph database at {uri} refused the credentials of user {username!r}",
+            hint="check NEO4J_USERNAME and NEO4J_PASSWORD (the local server's password is "
+                 "in $NEUROMFA_HOME/root-password)")
+    if isinstance(exc, (ServiceUnavailable, SessionExpired)):
+        return DatabaseError(f"cannot reach the graph database at {uri}", hint=DOWN_HINT)
+    if isinstance(exc, Neo4jError):
+        code = exc.code or ""
+        message = _one_line(exc.message or str(exc))
+        if code.endswith("DatabaseNotFound"):
+            return DatabaseError(f"the graph database at {uri} has no such database: {message}",
+                                 hint="check NEO4J_DATABASE")
+        if isinstance(exc, ConstraintError):
+            return ConstraintViolation(
+                f"the graph database rejected a write that breaks a constraint: {message}",
+                hint="the record already exists; delete it first or use another key")
+        if isinstance(exc, CypherSyntaxError):
+            return DatabaseError(f"the graph database rejected a statement: {message}",
+                                 hint="the Cypher has a syntax error")
+        # ArcadeDB reports some client errors as DatabaseError.General.UnknownError.
+        if isinstance(exc, ClientError) or code.startswith("Neo.DatabaseError"):
+            return DatabaseError(f"the graph database rejected a statement: {message}",
+                                 hint="check the statement and its parameters")
+        return DatabaseError(f"the graph database failed: {message} ({code})",
+                             hint="retry; if it persists see the server's log")
+    if isinstance(exc, DriverError):
+        return DatabaseError(f"graph database driver error talking to {uri}: "
+                             f"{_one_line(str(exc))}", hint=DOWN_HINT)
+    return DatabaseError(_one_line(str(exc)))
+
+
+@contextlib.contextmanager
+def _translated(uri: str, username: str) -> Iterator[None]:
+    try:
+        yield
+    except (DriverError, Neo4jError) as exc:
+        raise translate(exc, uri, username) from exc
+
+
+def _records(result: neo4j.Result) -> list[dict[str, Any]]:
+    return [record.data() for record in result]
+
+
+class Store:
+    """An open connection to one database of the graph server. Use as a context manager.
+
+    ``read``/``write`` run one statement in a managed transaction (retried on transient
+    errors); ``transaction()`` gives an explicit transaction for several statements that
+    must commit together; ``run_in_read_tx``/``run_in_write_tx`` run a function of a
+    transaction (retried as a whole, so it must be idempotent up to its own writes).
+    """
+
+    def __init__(self, driver: neo4j.Driver, *, uri: str, database: str | None,
+                 username: str = ""):
+        self.driver = driver
+        self.uri = uri
+        self.database = database
+        self.username = username
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __repr__(self) -> str:
+        return f"Store(uri={self.uri!r}, database={self.database!r})"
+
+    def session(self, **kwargs: Any) -> neo4j.Session:
+        """A raw driver session on this database (errors are NOT translated)."""
+        return self.driver.session(database=self.database, **kwargs)
+
+    def check(self) -> None:
+        """Connect and authenticate now (raises DatabaseError when that fails)."""
+        with _translated(self.uri, self.username):
+            self.driver.verify_connectivity()
+            with self.session() as session:
+                session.run(cypher("ping")).consume()
+
+    # -- statements --------------------------------------------------------------------------
+    def read(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
+        """Rows of a read-only statement, as dicts."""
+        return self.run_in_read_tx(lambda tx: _records(tx.run(query, params)))
+
+    def write(self, query: str, /, **params: Any) -> list[dict[str, Any]]:
+        """Run one statement in a managed write transaction (retried on transient errors)."""
+        return self.run_in_write_tx(lambda tx: _records(tx.run(query, params)))
+
+    def run_in_read_tx(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """fn(tx, *args, **kwargs) in a managed read transaction."""
+        with _translated(self.uri, self.username), self.session() as session:
+            return session.execute_read(fn, *args, **kwargs)
+
+    def run_in_write_tx(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """fn(tx, *args, **kwargs) in a managed write transaction, retried on transient
+        errors (fn may run more than once; only the last run commits)."""
+        with _translated(self.uri, self.username), self.session() as session:
+            return session.execute_write(fn, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[neo4j.Transaction]:
+        """An explicit write transaction: committed when the block ends normally, rolled
+        back on any exception (KeyboardInterrupt included). Not retried."""
+        with _translated(self.uri, self.username), self.session() as session:
+            tx = session.begin_transaction()
+            try:
+                yield tx
+            except BaseException:
+                with contextlib.suppress(DriverError, Neo4jError):
+                    tx.rollback()
+                raise
+            else:
+                tx.commit()
+            finally:
+                with contextlib.suppress(DriverError, Neo4jError):
+                    tx.close()
+
+    # -- schema ------------------------------------------------------------------------------
+    def apply_schema(self) -> list[str]:
+        """Create the constraints and indexes of schema/*.cypher (IF NOT EXISTS: idempotent).
+        Returns the statements run. Schema statements run as auto-commit queries."""
+        statements = schema_statements()
+        with _translated(self.uri, self.username), self.session() as session:
+            for statement in statements:
+                session.run(statement).consume()
+        return statements
+
+    def schema(self) -> dict[str, list[dict[str, Any]]]:
+        """The server's constraints and indexes (SHOW CONSTRAINTS / SHOW INDEXES)."""
+        with _translated(self.uri, self.username), self.session() as session:
+            constraints = _records(session.run(cypher("show_constraints")))
+            indexes = _records(session.run(cypher("show_indexes")))
+        return {"constraints": constraints, "indexes": indexes}
+
+
+def database_settings() -> DatabaseSettings:
+    try:
+        return DatabaseSettings()
+    except ValidationError as exc:
+        raise ConfigError(f"invalid NEO4J_* setting: {exc.errors()[0]['msg']}",
+                          hint="fix or unset the environment variable") from None
+
+
+def connect(uri: str, username: str, password: str, database: str | None) -> Store:
+    """A Store on the given server, checked (connect + authenticate + trivial query)."""
+    try:
+        driver = GraphDatabase.driver(
+            uri, auth=(username, password),
+            connection_timeout=CONNECTION_TIMEOUT_S,
+            max_transaction_retry_time=MAX_RETRY_TIME_S,
+        )
+    except (DriverError, ValueError) as exc:
+        raise DatabaseError(f"invalid graph database address {uri!r}: {_one_line(str(exc))}",
+                            hint="NEO4J_URI looks like bolt://host:7687 or neo4j://host:7687"
+                            ) from None
+    store = Store(driver, uri=uri, database=database, username=username)
+    try:
+        store.check()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def open_store(settings: DatabaseSettings | None = None, *, autostart: bool = True,
+               notify: Callable[[str], None] | None = None,
+               server: LocalServer | None = None) -> Store:
+    """Open the configured database.
+
+    NEO4J_URI set: that server (username defaults to ``neo4j``). Otherwise the local server
+    of NEUROMFA_HOME, started when it is not running and ``autostart`` (said via ``notify``);
+    its database is NEO4J_DATABASE or ``neurons``.
+    """
+    s = settings if settings is not None else database_settings()
+    if s.uri:
+        return connect(s.uri, s.username or "neo4j", s.password or "", s.database)
+    local = server or LocalServer()
+    if not local.is_running():
+        if not autostart:
+            raise DatabaseError("the local graph server is not running",
+                                hint="start it with `neuromfa db start` or set NEO4J_URI")
+        if notify is not None:
+            notify(f"starting the local graph server in {local.home} "
+                   f"(first start takes a few seconds)")
+        local.start()
+    # NEO4J_USERNAME / NEO4J_PASSWORD belong to the server NEO4J_URI names, not to this one.
+    return connect(local.uri, local.username, local.password(), s.database or local.database)

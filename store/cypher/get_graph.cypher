@@ -1,0 +1,3 @@
+MATCH (g:Graph {gid: $gid})
+RETURN g.gid AS gid, g.model AS model, g.step AS step, g.sample AS sample, g.seed AS seed, g.k AS k,
+       g.topology AS topology, g.nodes AS nodes, g.edges AS edges, g.created AS created

@@ -1,0 +1,2 @@
+// Trivial query: the server is up, accepts our credentials and runs Cypher.
+RETURN 1 AS ok

@@ -1,0 +1,4 @@
+// Columnar pull (collect) is several times faster than row-by-row results.
+MATCH (n:Neuron {graph: $gid})
+RETURN collect(elementId(n)) AS ids, collect(n.layer) AS layer, collect(n.kind) AS kind,
+       collect(n.block) AS block, collect(n.index) AS index

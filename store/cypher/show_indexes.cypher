@@ -1,0 +1,2 @@
+// The indexes of the current database (Neo4j 5 and ArcadeDB).
+SHOW INDEXES

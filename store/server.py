@@ -1,0 +1,435 @@
+"""The local graph server: ArcadeDB from the `arcadedb_embedded` package, with its Bolt plugin.
+
+Everything lives under ``$NEUROMFA_HOME``:
+
+    arcadedb/         server root (databases/, config/, log/)
+    root-password     generated root password (0600; ArcadeDB needs >= 8 characters)
+    arcadedb.pid      JSON {pid, bolt_port, http_port, started} of the running server
+    arcadedb.log      the JVM's stdout/stderr
+    arcadedb.lock     serialises concurrent starts
+
+The server listens on 127.0.0.1 only (Bolt and HTTP). The root password reaches the JVM
+through a 0600 argument file, never the command line, so `ps` does not show it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from enum import Enum
+from importlib import util as importlib_util
+from pathlib import Path
+from typing import Iterator
+
+import psutil
+from pydantic import ValidationError
+
+from neuromfa.errors import ConfigError, DatabaseError
+from neuromfa.settings import HomeSettings
+from neuromfa.store.statements import cypher
+
+DEFAULT_DATABASE = "neurons"
+ROOT_USER = "root"
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 60.0
+# The server is local or named explicitly: never send its password through an HTTP proxy.
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+STOP_TIMEOUT_S = 30.0
+
+
+def home_settings() -> HomeSettings:
+    """NEUROMFA_* settings; a malformed value becomes a one-line ConfigError."""
+    try:
+        return HomeSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "NEUROMFA_" + str(first["loc"][0]).upper() if first["loc"] else "NEUROMFA_*"
+        raise ConfigError(f"{field} is invalid: {first['msg']}",
+                          hint="fix or unset the environment variable") from None
+
+
+class State(str, Enum):
+    RUNNING = "running"
+    STOPPED = "stopped"
+    STALE = "stale pid file"
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    state: State
+    pid: int | None
+    uri: str
+    http_url: str
+    database: str
+    data_dir: Path
+    reachable: bool
+
+
+@dataclass(frozen=True)
+class StartResult:
+    pid: int
+    seconds: float
+    already_running: bool
+
+
+def _package_dir() -> Path:
+    spec = importlib_util.find_spec("arcadedb_embedded")
+    if spec is None or not spec.origin:
+        raise DatabaseError("the arcadedb-embedded package is not installed",
+                            hint='install neuromfa with its dependencies: pip install -e "."')
+    return Path(spec.origin).parent
+
+
+def _port_open(port: int, host: str = HOST, timeout: float = 0.5) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _port_owner(port: int) -> str | None:
+    """'name (pid N)' of the process listening on the port, when the OS lets us see it."""
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+                if conn.pid is None:
+                    return None
+                try:
+                    return f"{psutil.Process(conn.pid).name()} (pid {conn.pid})"
+                except psutil.Error:
+                    return f"pid {conn.pid}"
+    except (psutil.Error, OSError):
+        return None
+    return None
+
+
+class LocalServer:
+    """The local ArcadeDB server of one NEUROMFA_HOME (ports and memory from settings)."""
+
+    def __init__(self, settings: HomeSettings | None = None):
+        s = settings or home_settings()
+        self.home = Path(s.home).expanduser().resolve()
+        self.bolt_port = s.bolt_port
+        self.http_port = s.http_port
+        self.memory = s.db_memory
+        self.database = DEFAULT_DATABASE
+        self.username = ROOT_USER
+
+    # -- paths -------------------------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return self.home / "arcadedb"
+
+    @property
+    def password_file(self) -> Path:
+        return self.home / "root-password"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "arcadedb.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "arcadedb.log"
+
+    @property
+    def _lock_file(self) -> Path:
+        return self.home / "arcadedb.lock"
+
+    @property
+    def _args_file(self) -> Path:
+        return self.home / "arcadedb.args"
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://{HOST}:{self.bolt_port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{HOST}:{self.http_port}"
+
+    # -- password ----------------------------------------------------------------------------
+    def password(self) -> str:
+        """The root password, generated (0600) on first use."""
+        if self.password_file.is_file():
+            return self.password_file.read_text().strip()
+        if (self.root / "config" / "server-users.jsonl").exists():
+            raise DatabaseError(
+                f"the local server's data in {self.root} exists but its password file "
+                f"{self.password_file} is missing",
+                hint=f"restore the file, or delete {self.root} to start with an empty database")
+        self.home.mkdir(parents=True, exist_ok=True)
+        pw = secrets.token_urlsafe(24)
+        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(pw + "\n")
+        return pw
+
+    # -- process -----------------------------------------------------------------------------
+    def _read_pid(self) -> int | None:
+        try:
+            return int(json.loads(self.pid_file.read_text())["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _is_our_process(self, pid: int) -> bool:
+        """The pid is alive and is a JVM serving this server root (guards against pid reuse)."""
+        try:
+            proc = psutil.Process(pid)
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return False
+            return f"-Darcadedb.server.rootPath={self.root}" in proc.cmdline()
+        except psutil.Error:
+            return False
+
+    def pid(self) -> int | None:
+        """Pid of the running server, or None."""
+        pid = self._read_pid()
+        return pid if pid is not None and self._is_our_process(pid) else None
+
+    def is_running(self) -> bool:
+        return self.pid() is not None
+
+    def status(self, check_bolt: bool = True) -> ServerStatus:
+        pid = self._read_pid()
+        if pid is not None and self._is_our_process(pid):
+            state = State.RUNNING
+        elif self.pid_file.exists():
+            state, pid = State.STALE, pid
+        else:
+            state, pid = State.STOPPED, None
+        reachable = state is State.RUNNING and check_bolt and self._bolt_ready()
+        return ServerStatus(state, pid, self.uri, self.http_url, self.database, self.root,
+                            reachable)
+
+    def _command(self, args_file: Path) -> list[str]:
+        pkg = _package_dir()
+        java = pkg / "jre" / "bin" / "java"
+        if not java.is_file():
+            raise DatabaseError(f"the Java runtime bundled with arcadedb-embedded is missing "
+                                f"({java})", hint="reinstall arcadedb-embedded")
+        return [
+            str(java), f"-Xmx{self.memory}", f"@{args_file}",
+            f"-Darcadedb.server.rootPath={self.root}",
+            f"-Darcadedb.server.httpIncomingHost={HOST}",
+            f"-Darcadedb.server.httpIncomingPort={self.http_port}",
+            "-Darcadedb.server.plugins=Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
+            # Its default listens on every interface; keep the server private to this machine.
+            f"-Darcadedb.bolt.host={HOST}",
+            f"-Darcadedb.bolt.port={self.bolt_port}",
+            f"-Darcadedb.server.defaultDatabases={self.database}[{ROOT_USER}]",
+            f"-Darcadedb.bolt.defaultDatabase={self.database}",
+            "-cp", str(pkg / "jars" / "*"),
+            "com.arcadedb.server.ArcadeDBServer",
+        ]
+
+    @contextlib.contextmanager
+    def _start_lock(self) -> Iterator[None]:
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self._lock_file, "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _check_ports_free(self) -> None:
+        for port, what, var in ((self.bolt_port, "Bolt", "NEUROMFA_BOLT_PORT"),
+                                (self.http_port, "HTTP", "NEUROMFA_HTTP_PORT")):
+            if _port_open(port):
+                owner = _port_owner(port)
+                by = f" by {owner}" if owner else " by another program"
+                raise DatabaseError(
+                    f"cannot start the local graph server: {what} port {port} on {HOST} is "
+                    f"already in use{by}",
+                    hint=f"stop that program, or choose another port with {var}")
+
+    def _log_tail(self, lines: int = 5) -> str:
+        try:
+            text = self.log_file.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        keep = [ln.strip() for ln in text if ln.strip()][-lines:]
+        return " | ".join(keep)
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> StartResult:
+        """Start the server (no-op when it already runs) and wait until Bolt answers."""
+        t0 = time.monotonic()
+        with self._start_lock():
+            pid = self.pid()
+            if pid is not None:
+                self.wait_ready(timeout, pid=pid)
+                return StartResult(pid, time.monotonic() - t0, already_running=True)
+            self.pid_file.unlink(missing_ok=True)  # stale
+            self._check_ports_free()
+            password = self.password()
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._args_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(f'"-Darcadedb.server.rootPassword={password}"\n')
+            with open(self.log_file, "ab") as log:
+                log.write(f"--- neuromfa: starting server {time.ctime()} ---\n".encode())
+                log.flush()
+                proc = subprocess.Popen(
+                    self._command(self._args_file), cwd=self.root,
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a Ctrl-C in the CLI must not kill the server
+                )
+            self.pid_file.write_text(json.dumps({
+                "pid": proc.pid, "bolt_port": self.bolt_port, "http_port": self.http_port,
+                "started": time.time()}))
+            try:
+                self.wait_ready(timeout - (time.monotonic() - t0), pid=proc.pid, proc=proc)
+            except BaseException:
+                self._terminate(proc.pid, STOP_TIMEOUT_S)
+                self.pid_file.unlink(missing_ok=True)
+                raise
+            finally:
+                self._args_file.unlink(missing_ok=True)
+            return StartResult(proc.pid, time.monotonic() - t0, already_running=False)
+
+    def _bolt_ready(self) -> bool:
+        """Bolt accepts our credentials and answers a trivial query."""
+        from neo4j import GraphDatabase
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        if not _port_open(self.bolt_port):
+            return False
+        try:
+            with GraphDatabase.driver(self.uri, auth=(ROOT_USER, self.password()),
+                                      connection_timeout=2.0) as driver:
+                with driver.session(database=self.database) as session:
+                    return session.run(cypher("ping")).single()["ok"] == 1
+        except (DriverError, Neo4jError, OSError):
+            return False
+
+    def wait_ready(self, timeout: float = START_TIMEOUT_S, *, pid: int | None = None,
+                   proc: subprocess.Popen | None = None) -> None:
+        """Poll until Bolt answers; fail early when the process dies."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            if proc is not None and proc.poll() is not None:
+                raise DatabaseError(
+                    f"the local graph server exited during start (status {proc.returncode}): "
+                    f"{self._log_tail()}", hint=f"see {self.log_file}")
+            if proc is None and pid is not None and not self._is_our_process(pid):
+                raise DatabaseError("the local graph server stopped while starting",
+                                    hint=f"see {self.log_file}")
+            if self._bolt_ready():
+                return
+            if time.monotonic() >= deadline:
+                raise DatabaseError(
+                    f"the local graph server did not answer on {self.uri} within "
+                    f"{timeout:.0f} s", hint=f"see {self.log_file}")
+            time.sleep(0.2)
+
+    def _terminate(self, pid: int, timeout: float) -> None:
+        """SIGTERM, wait up to timeout, then SIGKILL."""
+        try:
+            proc = psutil.Process(pid)
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except psutil.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        except psutil.NoSuchProcess:
+            pass
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
+        """Stop the server; True when one was running. Clears a stale pid file."""
+        with self._start_lock():
+            pid = self.pid()
+            if pid is not None:
+                self._terminate(pid, timeout)
+            self.pid_file.unlink(missing_ok=True)
+            return pid is not None
+
+    # -- databases over the HTTP API ---------------------------------------------------------
+    def admin(self) -> "ArcadeAdmin":
+        return ArcadeAdmin(self.http_url, ROOT_USER, self.password(), protect=self.database)
+
+    def create_database(self, name: str) -> None:
+        self.admin().create_database(name)
+
+    def drop_database(self, name: str) -> None:
+        self.admin().drop_database(name)
+
+    def list_databases(self) -> list[str]:
+        return self.admin().list_databases()
+
+
+class ArcadeAdmin:
+    """Create / drop / list databases of an ArcadeDB server over its HTTP API (each call
+    well under 0.1 s, which makes a fresh database per test cheap)."""
+
+    def __init__(self, http_url: str, username: str, password: str, protect: str | None = None):
+        self.http_url = http_url.rstrip("/")
+        self.protect = protect
+        self._auth = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+    def _call(self, path: str, body: dict | None, what: str) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Authorization": self._auth}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(f"{self.http_url}{path}", data=data, headers=headers,
+                                     method="POST" if data is not None else "GET")
+        try:
+            with _NO_PROXY.open(req, timeout=30) as resp:
+                return json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            try:
+                payload = json.loads(exc.read() or b"{}")
+                detail = payload.get("detail") or payload.get("error") or str(exc)
+            except ValueError:
+                detail = str(exc)
+            hint = ("check the root password" if exc.code in (401, 403)
+                    else "check the database name")
+            raise DatabaseError(f"the graph server at {self.http_url} refused to {what}: "
+                                f"{detail}", hint=hint) from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise DatabaseError(f"cannot reach the graph server's HTTP API at {self.http_url} "
+                                f"({exc})", hint="start it with `neuromfa db start`") from None
+
+    def ping(self) -> bool:
+        """True when the HTTP API answers and accepts the credentials."""
+        try:
+            self.list_databases()
+            return True
+        except DatabaseError:
+            return False
+
+    def create_database(self, name: str) -> None:
+        _check_db_name(name)
+        self._call("/api/v1/server", {"command": f"create database {name}"},
+                   f"create database {name!r}")
+
+    def drop_database(self, name: str) -> None:
+        _check_db_name(name)
+        if name == self.protect:
+            raise DatabaseError(f"refusing to drop the main database {name!r}")
+        self._call("/api/v1/server", {"command": f"drop database {name}"},
+                   f"drop database {name!r}")
+
+    def list_databases(self) -> list[str]:
+        return list(self._call("/api/v1/databases", None, "list databases")["result"])
+
+
+def _check_db_name(name: str) -> None:
+    # The name is part of a server command, so allow only a plain identifier.
+    if not name or not (name[0].isalpha() and all(c.isalnum() or c == "_" for c in name)):
+        raise ConfigError(f"invalid database name {name!r}",
+                          hint="use letters, digits and underscores, starting with a letter")
+

@@ -1,0 +1,212 @@
+"""The plots draw what they should (curves, error bars, legends, labels) and write PNG + SVG."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection, PolyCollection
+from matplotlib.container import ErrorbarContainer
+
+from neuromfa.errors import ConfigError
+from neuromfa.plots.emergence import emergence_figure, plot_emergence
+from neuromfa.plots.figure import output_paths
+from neuromfa.plots.nfd import nfd_figure, plot_nfd
+from neuromfa.plots.spectrum import plot_spectra, spectrum_figure
+from neuromfa.schema.layers import KINDS
+
+STEPS = [0, 1, 2, 4, 8, 64, 512, 1000]
+Q = np.round(np.arange(-3.0, 3.01, 0.1), 1)
+
+
+def _spectra(steps=STEPS, samples=4, seed=0) -> pd.DataFrame:
+    """A spectrum per (step, sample) from a quadratic tau(q): alpha falls with step."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, step in enumerate(steps):
+        for s in range(samples):
+            a0 = 1.5 - 0.05 * i + rng.normal(0, 0.01)
+            width = 0.1 + 0.05 * i
+            tau = a0 * Q - 0.05 * width * Q**2
+            alpha = np.diff(tau) / 0.1
+            f = Q[:-1] * alpha - tau[:-1]
+            rows.append({"step": step, "sample": s, "alpha": alpha.tolist(), "f": f.tolist()})
+    return pd.DataFrame(rows)
+
+
+def _emergence(steps=STEPS) -> pd.DataFrame:
+    i = np.arange(len(steps))
+    return pd.DataFrame(
+        {
+            "step": steps,
+            "alpha0_mean": 1.5 - 0.05 * i, "alpha0_std": np.full(len(i), 0.01),
+            "width_mean": 0.1 + 0.05 * i, "width_std": np.full(len(i), 0.02),
+            "E_mean": 0.1 * i, "E_std": np.full(len(i), 0.03),
+        }
+    )
+
+
+def _metrics(steps=STEPS) -> pd.DataFrame:
+    rows = [{"step": s, "metric": "val_loss", "value": 5.5 / (1 + k)} for k, s in enumerate(steps)]
+    rows += [{"step": s, "metric": "lambada_acc", "value": 0.1 * k} for k, s in enumerate(steps[::2])]
+    return pd.DataFrame(rows)
+
+
+def _check_files(summary, tmp_path, *texts: str) -> None:
+    png, svg = summary.paths
+    assert png.suffix == ".png" and svg.suffix == ".svg"
+    image = mpimg.imread(png)
+    assert image.ndim == 3 and image.shape[0] > 300 and image.shape[1] > 400
+    # Not a blank canvas: many distinct colours.
+    assert len(np.unique(image.reshape(-1, image.shape[2]), axis=0)) > 50
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    svg_text = svg.read_text()
+    assert svg.stat().st_size > 10_000
+    for text in texts:
+        assert text in svg_text, text
+
+
+def _legend_texts(ax) -> list[str]:
+    legend = ax.get_legend()
+    assert legend is not None
+    return [t.get_text() for t in legend.get_texts()]
+
+
+# spectrum
+
+
+def test_spectrum_one_curve_per_step_with_band_and_colorbar():
+    df = _spectra().sample(frac=1.0, random_state=1)  # row order must not matter
+    fig, summary = spectrum_figure(df)
+    ax, cbar_ax = fig.axes
+    assert len(ax.lines) == len(STEPS) == summary.curves
+    assert summary.steps == STEPS and summary.samples == {s: 4 for s in STEPS}
+    # One shaded band per step.
+    assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == len(STEPS)
+    # Curves are in step order, each the mean over samples, coloured along the colour map.
+    first = df[df["step"] == 0]
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), np.mean(first["alpha"].tolist(), axis=0))
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), np.mean(first["f"].tolist(), axis=0))
+    colours = [tuple(line.get_color()) for line in ax.lines]
+    assert len(set(colours)) == len(STEPS)
+    assert "α" in ax.get_xlabel() and "f(α)" in ax.get_ylabel()
+    assert "training step" in cbar_ax.get_ylabel()
+    assert _legend_texts(ax) == ["step 0", "step 1000", "±1 std of f over samples", "curve: mean over samples"]
+
+
+def test_spectrum_skips_non_finite_rows_and_checks_lengths():
+    df = _spectra(steps=[0, 10])
+    df.at[0, "f"] = [np.nan] * len(df.at[0, "f"])
+    fig, summary = spectrum_figure(df)
+    assert summary.skipped_rows == 1 and summary.samples == {0: 3, 10: 4}
+    df.at[1, "alpha"] = df.at[1, "alpha"][:-1]
+    with pytest.raises(ConfigError, match="different lengths"):
+        spectrum_figure(df)
+    with pytest.raises(ConfigError, match="lacks column"):
+        spectrum_figure(df.drop(columns=["f"]))
+
+
+def test_plot_spectra_writes_png_and_svg(tmp_path):
+    summary = plot_spectra(_spectra(), tmp_path / "figs" / "spectrum.png")
+    assert summary.paths == output_paths(tmp_path / "figs" / "spectrum")
+    _check_files(summary, tmp_path, "Lipschitz", "step 1000", "training step")
+
+
+# emergence
+
+
+def test_emergence_three_panels_with_error_bars_and_metric_axis():
+    fig, summary = emergence_figure(_emergence(), metrics_df=_metrics())
+    main = [ax for ax in fig.axes if ax.get_xscale() == "symlog" and ax.containers]
+    twins = [ax for ax in fig.axes if ax not in main]
+    assert len(main) == 3 and len(twins) == 3
+    for ax, (name, label) in zip(main, [("alpha0", "α₀"), ("width", "width"), ("E", "emergence E")]):
+        bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        assert len(bars) == 1
+        line = bars[0].lines[0]
+        np.testing.assert_array_equal(line.get_xdata(), STEPS)
+        np.testing.assert_allclose(line.get_ydata(), _emergence()[f"{name}_mean"])
+        assert label in ax.get_ylabel()
+    for twin in twins:
+        assert len(twin.lines) == 1 and len(twin.lines[0].get_xdata()) == len(STEPS)
+        assert twin.get_ylabel() == "validation loss (nats/token)"
+        legend = _legend_texts(twin)
+        assert len(legend) == 2 and legend[1] == "validation loss (nats/token)"
+    assert "symlog" in main[-1].get_xlabel() and "step" in main[-1].get_xlabel()
+    assert summary.metric == "val_loss" and summary.metric_points == len(STEPS)
+    assert summary.panels == ["alpha0", "width", "E"]
+
+
+def test_emergence_with_an_imported_metric_or_none():
+    fig, summary = emergence_figure(_emergence(), metric="lambada_acc", metrics_df=_metrics())
+    assert summary.metric == "lambada_acc" and summary.metric_points == len(STEPS[::2])
+    assert sum(1 for ax in fig.axes if ax.get_ylabel() == "lambada_acc") == 3
+    fig, summary = emergence_figure(_emergence())
+    assert len(fig.axes) == 3 and summary.metric is None
+    assert all(len(_legend_texts(ax)) == 1 for ax in fig.axes)
+    with pytest.raises(ConfigError, match="no metric 'piqa'") as err:
+        emergence_figure(_emergence(), metric="piqa", metrics_df=_metrics())
+    assert "lambada_acc" in err.value.hint and "val_loss" in err.value.hint
+
+
+def test_plot_emergence_writes_png_and_svg(tmp_path):
+    summary = plot_emergence(_emergence(), tmp_path / "emergence", metrics_df=_metrics())
+    _check_files(summary, tmp_path, "degree of emergence", "validation loss (nats/token)", "symlog")
+
+
+# NFD
+
+
+def _nfd_table(seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sizes = {"input": 32, "qkv": 96, "context": 32, "attn_out": 32, "mlp_hidden": 64, "output": 32}
+    kinds = np.repeat(list(sizes), list(sizes.values()))
+    nfd = rng.normal(1.5, 0.3, len(kinds))
+    nfd[::5] = np.nan  # ineligible neurons
+    nfd[kinds == "output"] = np.nan
+    nfd[np.flatnonzero(kinds == "output")[0]] = 1.1  # one eligible output neuron: no violin
+    return pd.DataFrame({"kind": kinds, "nfd": nfd}).sample(frac=1.0, random_state=2)
+
+
+def test_nfd_one_distribution_per_kind_in_network_order():
+    df = _nfd_table()
+    fig, summary = nfd_figure(df)
+    (ax,) = fig.axes
+    assert summary.kinds == list(KINDS)
+    ticks = [t.get_text().split("\n")[0] for t in ax.get_xticklabels()]
+    assert ticks == list(KINDS)
+    expected = {k: int(np.isfinite(df[df["kind"] == k]["nfd"]).sum()) for k in KINDS}
+    assert summary.counts == expected and summary.counts["output"] == 1
+    assert [t.get_text().split("\n")[1] for t in ax.get_xticklabels()] == [f"(n={expected[k]})" for k in KINDS]
+    excluded = int(df["nfd"].isna().sum())
+    assert summary.excluded == excluded
+    # Five violins (bodies are PolyCollections) and the lone output value as a point.
+    assert summary.violins == 5
+    bodies = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bodies) == 5
+    points = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(points) == 1
+    np.testing.assert_allclose(points[0].get_offsets(), [[len(KINDS), 1.1]])
+    legend = _legend_texts(ax)
+    assert legend == [f"eligible neurons: {sum(expected.values())}", f"ineligible (no NFD, excluded): {excluded}"]
+    assert "NFD" in ax.get_ylabel() and "layer kind" in ax.get_xlabel()
+
+
+def test_nfd_unknown_kinds_go_last_and_all_ineligible_is_an_error():
+    df = pd.DataFrame({"kind": ["zeta", "qkv", "qkv", "alpha_kind", "input", "input"],
+                       "nfd": [1.0, 1.2, 1.4, 0.9, 1.1, None]})
+    _, summary = nfd_figure(df)
+    assert summary.kinds == ["input", "qkv", "alpha_kind", "zeta"]
+    assert summary.excluded == 1 and summary.violins == 1
+    with pytest.raises(ConfigError, match="no neuron has an NFD"):
+        nfd_figure(pd.DataFrame({"kind": ["qkv"], "nfd": [np.nan]}))
+
+
+def test_plot_nfd_writes_png_and_svg(tmp_path):
+    summary = plot_nfd(_nfd_table(), tmp_path / "nfd.svg")
+    assert [p.name for p in summary.paths] == ["nfd.png", "nfd.svg"]
+    _check_files(summary, tmp_path, "mlp_hidden", "ineligible (no NFD, excluded)")
