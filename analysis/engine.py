@@ -19,7 +19,7 @@ from neuromfa.analysis.nfd import node_fractal_dimension
 from neuromfa.analysis.one_hop import one_hop_hist
 from neuromfa.analysis.results import EngineOutput
 from neuromfa.analysis.shortest_path import shortest_path_hist
-from neuromfa.analysis.spectrum import compute_spectrum, masses
+from neuromfa.analysis.spectrum import box_masses, compute_spectrum, masses
 from neuromfa.errors import AnalysisError, ConfigError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.snin import SNIN
@@ -56,16 +56,16 @@ def analyze_snin(snin: SNIN, params: AnalysisParams, device: str | None = None) 
             f"within T={params.threshold} in {params.mode} mode (largest box: {int(mass_t.max()) - 1})",
             "lower min_mass, raise the threshold, use a larger sample k or a path mode",
         )
+    bm = box_masses(hist, eligible)
     spectrum = compute_spectrum(
-        hist,
-        eligible,
+        bm,
         params.q_grid(),
         mode=params.mode,
         threshold=params.threshold,
         sample_filter=params.filter,
         edges_used=edges.n_edges,
     )
-    nfd = node_fractal_dimension(hist, eligible)
+    nfd = node_fractal_dimension(bm, eligible)
     return EngineOutput(
         spectrum=spectrum,
         eligible=eligible,

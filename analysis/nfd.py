@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuromfa.analysis.spectrum import BoxMasses
 
-def node_fractal_dimension(hist: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """float64 [n_nodes], NaN where there is no value. Vectorised over nodes (masked rows)."""
-    out = np.full(hist.shape[0], np.nan)
-    h = hist[eligible]
-    if h.size == 0:
-        return out
-    r = np.arange(h.shape[1], dtype=np.float64)
-    own = (h > 0) & (r > 0)
-    with np.errstate(divide="ignore"):
-        x = np.where(own, np.log(np.maximum(r, 1.0)), 0.0)
-    y = np.where(own, np.log(1.0 + np.cumsum(h, axis=1)), 0.0)
+
+def node_fractal_dimension(bm: BoxMasses, eligible: np.ndarray) -> np.ndarray:
+    """float64 [n_nodes], NaN where there is no value. Vectorised: masked sums as mat-vecs."""
+    out = np.full(len(eligible), np.nan)
+    own = (bm.gained > 0).astype(np.float64)  # 1 where the box gains nodes at that radius
+    x = np.log(bm.radii.astype(np.float64))
+    y = np.log(bm.n_r)
+    y *= own
     cnt = own.sum(axis=1)
-    safe = np.maximum(cnt, 1)
-    xc = np.where(own, x - (x.sum(axis=1) / safe)[:, None], 0.0)
-    yc = np.where(own, y - (y.sum(axis=1) / safe)[:, None], 0.0)
-    sxx = (xc * xc).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        slope = np.where((cnt >= 2) & (sxx > 0), (xc * yc).sum(axis=1) / sxx, np.nan)
+        xm = (own @ x) / cnt
+        ym = y.sum(axis=1) / cnt
+        # sums over own radii of (x - xm)(y - ym) and (x - xm)^2, expanded into mat-vecs
+        sxy = y @ x - cnt * xm * ym
+        sxx = own @ (x * x) - cnt * xm * xm
+        slope = np.where((cnt >= 2) & (sxx > 1e-12), sxy / sxx, np.nan)
     out[eligible] = slope
     return out

@@ -17,6 +17,8 @@ r (any box-growing mode produces it), so N_i(r) = 1 + cumsum_r hist[i]. Decision
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -25,6 +27,8 @@ from neuromfa.errors import AnalysisError
 
 FILTER_F_TOL = 1e-9
 FILTER_ALPHA_EDGE = 0.01
+# Above this many cells the partition function switches from dense tables to sort / sparse.
+DENSE_CELLS = 1 << 22
 
 
 def masses(hist: np.ndarray, min_mass: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,12 +60,30 @@ def partition_function(n_r: np.ndarray, q: np.ndarray) -> np.ndarray:
     distinct (N, N_d) pair and Z is a sparse count matrix times that table.
     """
     n_d = n_r[:, -1:]
-    code = n_r * (int(n_d.max()) + 1) + n_d
-    uniq, inv = np.unique(code, return_inverse=True)
-    mu = (uniq // (int(n_d.max()) + 1)) / (uniq % (int(n_d.max()) + 1))
-    table = mu[:, None] ** q[None, :]
-    r_idx = np.broadcast_to(np.arange(n_r.shape[1]), n_r.shape).ravel()
-    counts = sp.csr_matrix((np.ones(inv.size), (r_idx, inv.ravel())), shape=(n_r.shape[1], len(uniq)))
+    base = int(n_d.max()) + 1
+    code = n_r * base
+    code += n_d
+    code = code.ravel()
+    space = base * base
+    if space <= DENSE_CELLS:  # sort-free dedup through a presence table
+        present = np.zeros(space, dtype=bool)
+        present[code] = True
+        uniq = np.flatnonzero(present)
+        lookup = np.cumsum(present, dtype=np.int64)
+        lookup -= 1
+        inv = lookup[code]
+    else:
+        uniq, inv = np.unique(code, return_inverse=True)
+    table = ((uniq // base) / (uniq % base))[:, None] ** q[None, :]
+    n_radii, n_pairs = n_r.shape[1], len(uniq)
+    inv = inv.reshape(n_r.shape)
+    if n_radii * n_pairs <= DENSE_CELLS:
+        inv += (np.arange(n_radii) * n_pairs)[None, :]
+        counts = np.bincount(inv.ravel(), minlength=n_radii * n_pairs).reshape(n_radii, n_pairs)
+        return counts.astype(np.float64) @ table
+    r_idx = np.broadcast_to(np.arange(n_radii), n_r.shape).ravel()
+    inv = inv.ravel()
+    counts = sp.csr_matrix((np.ones(inv.size), (r_idx, inv)), shape=(n_radii, n_pairs))
     return np.asarray(counts @ table)
 
 
@@ -81,9 +103,35 @@ def passes_filter(mode: int, alpha: np.ndarray, f: np.ndarray) -> bool:
     return not ((mode in (1, 3) and bad_f) or (mode in (2, 3) and bad_edge))
 
 
+@dataclass(frozen=True)
+class BoxMasses:
+    """Box masses of the eligible nodes at the radii R (rows follow the eligible nodes in order)."""
+
+    radii: np.ndarray  # R, int
+    gained: np.ndarray  # [eligible, |R|] nodes entering the box at each radius (hist columns R)
+    n_r: np.ndarray  # [eligible, |R|] N_i(r) = 1 + cumulative gain
+
+    @property
+    def n_nodes(self) -> int:
+        return self.n_r.shape[0]
+
+
+def box_masses(hist: np.ndarray, eligible: np.ndarray) -> BoxMasses:
+    """Restrict the histogram to eligible nodes and the radii R (the columns any of them uses,
+    so the cumulative sum over R equals the one over all radii). Few large temporaries: fresh
+    pages cost more than the arithmetic here."""
+    if not eligible.any():
+        raise AnalysisError("no node is eligible", "lower min_mass or raise the threshold")
+    h = hist[eligible]
+    radii = np.flatnonzero(h.any(axis=0))
+    gained = h[:, radii] if len(radii) < h.shape[1] else h
+    n_r = np.cumsum(gained, axis=1)
+    n_r += 1
+    return BoxMasses(radii=radii, gained=gained, n_r=n_r)
+
+
 def compute_spectrum(
-    hist: np.ndarray,
-    eligible: np.ndarray,
+    bm: BoxMasses,
     q: np.ndarray,
     *,
     mode: str,
@@ -92,12 +140,8 @@ def compute_spectrum(
     edges_used: int,
 ) -> SpectrumResult:
     """tau, alpha, f, alpha_0, width and fit quality of one SNIN."""
-    if not eligible.any():
-        raise AnalysisError("no node is eligible")
-    h = hist[eligible]
-    radii = np.flatnonzero(h.sum(axis=0) > 0)
-    n_r = 1 + np.cumsum(h, axis=1)[:, radii]
-    z = partition_function(n_r, q)
+    radii = bm.radii
+    z = partition_function(bm.n_r, q)
     x = np.log(radii / radii[-1])
     tau, r2 = fit_slopes(x, np.log(z))
     alpha = np.diff(tau) / np.diff(q)
@@ -113,7 +157,7 @@ def compute_spectrum(
         alpha0=alpha0_rule(q, tau, alpha, f),
         width=float(alpha.max() - alpha.min()),
         radii=radii.tolist(),
-        nodes_used=int(eligible.sum()),
+        nodes_used=bm.n_nodes,
         edges_used=int(edges_used),
         passed_filter=passes_filter(sample_filter, alpha, f),
     )

@@ -25,8 +25,9 @@ PROGRESS_CLAIMED, PROGRESS_PULLED, PROGRESS_COMPUTED = 0.05, 0.3, 0.8
 
 
 class JobOutcome(BaseModel):
-    """What became of one job in one worker. status: done | failed | cancelled (or another
-    status the job had when this worker lost or never got it) | skipped (someone else had it)."""
+    """What became of one job in one worker. status: done | failed | cancelled | lost (taken
+    over by another worker before this one could write) | skipped (not queued when this worker
+    tried to take it: another worker has it, or it was cancelled or finished)."""
 
     jid: str
     graph: str | None = None
@@ -119,7 +120,7 @@ def execute(store, job: jobs.JobInfo, token: str, worker: str) -> JobOutcome:
         out.seconds_write = write_back(store, record, rows, jid=job.jid, token=token)
         out.status, out.aid = "done", record.aid
     except JobLost as exc:
-        out.status, out.error = exc.status, exc.message
+        out.status, out.error = ("cancelled" if exc.status == "cancelled" else "lost"), exc.message
     except (KeyboardInterrupt, SystemExit):
         _quietly(lambda: jobs.release(store, job.jid, token))
         raise

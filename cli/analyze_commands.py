@@ -68,7 +68,8 @@ def analyze(
             ray_address=ray_address, wait=wait, notify=err_console.print, on_queued=on_queued, on_outcome=on_outcome,
         )
     finally:
-        progress.stop()
+        if state["task"] is not None:
+            progress.stop()
     if not wait:
         console.print(f"{len(report.jids)} job(s) queued; run them with `neuromfa worker` "
                       f"(see them with `neuromfa jobs list --status queued`)")

@@ -7,7 +7,9 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from neuromfa.errors import ConfigError
 from neuromfa.queries.export import Format, render
@@ -19,7 +21,7 @@ from neuromfa.queries.library import (
     list_queries,
     parse_assignments,
 )
-from neuromfa.queries.runner import QueryResult, execute, run_named
+from neuromfa.queries.runner import QueryResult, execute, refuse_write_clauses, run_named
 from neuromfa.store.connection import open_store
 
 console = Console(highlight=False)
@@ -34,25 +36,26 @@ def _library_table() -> Table:
     table.add_column("description", overflow="fold", ratio=3)
     table.add_column("parameters", overflow="fold", ratio=1)
     for info in list_queries():
-        table.add_row(info.name, info.description, ", ".join(p.name for p in info.params) or "-")
+        table.add_row(info.name, Text(info.description),
+                      ", ".join(p.name for p in info.params) or "-")
     return table
 
 
 def _query_details(info: QueryInfo) -> None:
-    console.print(f"[bold]{info.name}[/]: {info.description}")
+    console.print(f"[bold]{info.name}[/]: {escape(info.description)}")
     table = Table(show_header=True, box=None, pad_edge=False)
     for column in ("parameter", "type", "default", "description"):
         table.add_column(column, overflow="fold")
     for p in info.params:
-        kind = p.type + (f" ({'|'.join(p.choices)})" if p.choices else "")
+        kind = p.type + (f" {p.constraint()}" if p.constraint() else "")
         table.add_row(p.name, kind, "required" if p.required else p.spec().split("=", 1)[1],
-                      p.description)
+                      Text(p.description))
     if info.params:
         console.print(table)
     console.print(f"returns: {', '.join(info.returns)}")
     for note in info.notes:
-        console.print(f"note: {note}")
-    console.print(f"example: {info.example}")
+        console.print(f"note: {escape(note)}")
+    console.print(f"example: {escape(info.example)}")
 
 
 def _list(name: Optional[str], fmt: Format, out: Optional[Path]) -> None:
@@ -68,6 +71,18 @@ def _list(name: Optional[str], fmt: Format, out: Optional[Path]) -> None:
            title="named queries")
 
 
+def _statement_text(cypher: str) -> str:
+    """--cypher's text; ``@FILE`` (Cypher never starts with @) reads it from FILE."""
+    if not cypher.startswith("@"):
+        return cypher
+    path = Path(cypher[1:])
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the Cypher file {path}: {exc.strerror or exc}",
+                          hint="--cypher @FILE names a file holding one statement") from None
+
+
 def query(
     name: Optional[str] = typer.Argument(None, help="A named query (see --list)."),
     list_: bool = typer.Option(False, "--list", "-l",
@@ -79,7 +94,8 @@ def query(
                                        help="Write to this file instead of the terminal."),
     cypher: Optional[str] = typer.Option(None, "--cypher", "-c",
                                          help="Run your own Cypher statement (values as $name "
-                                              "with --param; read-only unless --write)."),
+                                              "with --param; read-only unless --write); "
+                                              "@FILE reads it from a file."),
     write: bool = typer.Option(False, "--write",
                                help="Allow --cypher to change the database."),
 ) -> None:
@@ -101,9 +117,12 @@ def query(
         raise ConfigError("--format parquet writes a file", hint="add --out FILE.parquet")
     given = parse_assignments(param)
     if cypher is not None:
+        cypher = _statement_text(cypher)
         if not cypher.strip():
             raise ConfigError("--cypher is empty")
         params = {k: json_value(v) for k, v in given.items()}
+        if not write:
+            refuse_write_clauses(cypher)  # before the database is opened (or started)
         with open_store(notify=err_console.print) as store:
             result = execute(cypher, params, write=write, store=store)
         title = None

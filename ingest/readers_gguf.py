@@ -12,7 +12,6 @@ an ``arange`` to learn that row order.
 
 from __future__ import annotations
 
-import logging
 import struct
 import threading
 from contextlib import contextmanager
@@ -24,7 +23,6 @@ import numpy as np
 from neuromfa.errors import ModelError
 from neuromfa.ingest.source import Index, TensorSource, as_index, select, to_float
 
-log = logging.getLogger(__name__)
 _READER_LOCK = threading.Lock()
 
 

@@ -116,7 +116,7 @@ def analyze(
             return report
         outcomes: dict[str, JobOutcome] = {}
         for outcome in runner.run(report.jids):
-            if outcome.status != "skipped":
+            if outcome.status not in ("skipped", "lost"):
                 outcomes[outcome.jid] = outcome
                 if on_outcome:
                     on_outcome(outcome)

@@ -61,7 +61,7 @@ def _pick_metric(metrics_df: pd.DataFrame | None, metric: str | None) -> pd.Data
 
 
 def _panel(ax: Axes, steps: np.ndarray, mean: np.ndarray, std: np.ndarray, spec: tuple) -> None:
-    prefix, ylabel, label, colour = spec
+    _, ylabel, label, colour = spec
     ax.errorbar(steps, mean, yerr=std, color=colour, marker="o", markersize=4, capsize=3, linewidth=1.5, label=label)
     ax.set_ylabel(ylabel)
     ax.set_xscale("symlog", linthresh=1.0)

@@ -2,7 +2,7 @@
 // description: Census of the synapses per graph and layer kind (of the source neuron): structural qkv -> context edges, learned edges below the distance band (d <= 1), inside it (1 < d <= threshold) and beyond it (d > threshold).
 // param: graph str = null -- only this graph; null = every graph
 // param: model str = null -- only graphs of this model; null = every model
-// param: threshold float = 150.0 -- T, the upper end of the distance band
+// param: threshold float(>0) = 150.0 -- T, the upper end of the distance band
 // returns: graph, kind, edges, structural, below_band, in_band, beyond_band
 // example: neuromfa query band-census --param threshold=100
 MATCH (g:Graph)

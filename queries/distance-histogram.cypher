@@ -1,8 +1,8 @@
 // name: distance-histogram
 // description: Histogram of the synapse distances d = 1/|w| per layer kind (kind of the source neuron): bins (lo, hi] of fixed width up to max_d, then one overflow bin (max_d, inf) with bin_hi null; empty bins included.
 // param: graph str = null -- Graph gid; null = the most recently created graph
-// param: bin_width float = 10.0 -- width of one bin
-// param: max_d float = 150.0 -- end of the last regular bin (the band threshold T)
+// param: bin_width float(>0) = 10.0 -- width of one bin
+// param: max_d float(>0) = 150.0 -- end of the last regular bin (the band threshold T)
 // param: learned_only bool = true -- skip the structural qkv -> context edges (d = 1)
 // returns: graph, kind, bin, bin_lo, bin_hi, edges
 // example: neuromfa query distance-histogram --param bin_width=25 --param max_d=150

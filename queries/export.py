@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from neuromfa.errors import ConfigError
 from neuromfa.queries.runner import QueryResult
@@ -83,13 +84,41 @@ def _table_cell(value: Any) -> str:
     return str(value)
 
 
+def _caption(result: QueryResult) -> str:
+    return f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
+
+
 def to_table(result: QueryResult, title: str | None = None) -> Table:
-    table = Table(title=title, caption=f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}")
+    """One line per row (cells that do not fit are folded)."""
+    table = Table(title=Text(title) if title else None, caption=_caption(result))
     for column in result.columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(Text(column), overflow="fold")
     for row in result.rows:
-        table.add_row(*(_table_cell(v) for v in row))
+        table.add_row(*(Text(_table_cell(v)) for v in row))  # data is never markup
     return table
+
+
+def to_records_table(result: QueryResult, title: str | None = None) -> Table:
+    """One block per row, one line per column (psql's expanded display): for rows too wide
+    for the terminal."""
+    table = Table(title=Text(title) if title else None, caption=_caption(result),
+                  show_header=False, show_lines=True)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for row in result.rows:
+        table.add_row(Text("\n".join(result.columns)),
+                      Text("\n".join(_table_cell(v) for v in row)))
+    return table
+
+
+def table_for(result: QueryResult, width: int, title: str | None = None) -> Table:
+    """The row table when every cell fits in ``width`` columns, else the expanded one."""
+    cells = [[_table_cell(v) for v in row] for row in result.rows]
+    natural = sum(max([len(c)] + [len(r[i]) for r in cells]) + 3
+                  for i, c in enumerate(result.columns)) + 1
+    if natural <= width or not result.rows:
+        return to_table(result, title)
+    return to_records_table(result, title)
 
 
 def write_parquet(result: QueryResult, out: Path) -> None:
@@ -125,10 +154,12 @@ def _render(result: QueryResult, fmt: Format, *, out: Path | None, title: str | 
         return
     if fmt is Format.table:
         if out is None:
-            (console or Console()).print(to_table(result, title))
+            con = console or Console()
+            con.print(table_for(result, con.width, title))
         else:
             with open(out, "w") as fh:
-                Console(file=fh, width=200, color_system=None).print(to_table(result, title))
+                Console(file=fh, width=250, color_system=None).print(
+                    table_for(result, 250, title))
         return
     text = to_json(result) if fmt is Format.json else to_csv(result)
     if out is None:

@@ -5,14 +5,15 @@ A header is the block of ``//`` comment lines at the top of a file::
     // name: strongest-synapses
     // description: The strongest synapses leaving one layer of a graph.
     // param: kind str(input|qkv|context|attn_out|mlp_hidden|output) = "mlp_hidden" -- layer kind
-    // param: limit int = 20 -- how many synapses to return
+    // param: limit int(>=0) = 20 -- how many synapses to return
     // param: graph str = null -- Graph gid; null = the most recently created graph
     // returns: graph, src_index, dst_kind, dst_block, dst_index, w, d
     // example: neuromfa query strongest-synapses --param kind=attn_out
     // note: anything a user should know (optional, repeatable)
 
 ``param: NAME TYPE[(CHOICE|CHOICE...)] [= DEFAULT] [-- DESCRIPTION]`` with TYPE one of int,
-float, str, bool. No default means required; ``= null`` means optional and sent as null.
+float, str, bool; for int and float, ``(>=N)`` or ``(>N)`` in place of the choices is a lower
+bound. No default means required; ``= null`` means optional and sent as null.
 ``returns`` lists the columns in order (the frame's columns even when no row comes back).
 """
 
@@ -42,6 +43,7 @@ _PARAM_RE = re.compile(
 _KEY_RE = re.compile(r"^(?P<key>[a-z]+):\s*(?P<value>.*)$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _USED_PARAM_RE = re.compile(r"\$([A-Za-z_]\w*)")
+_BOUND_RE = re.compile(r"^(?P<op>>=|>)\s*(?P<value>[+-]?\d+(?:\.\d+)?)$")
 _INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off"}
@@ -57,11 +59,22 @@ class QueryParam(BaseModel):
     required: bool
     default: Value = None
     choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    exclusive_minimum: bool = False
     description: str = ""
 
+    def constraint(self) -> str:
+        """``(a|b)``, ``(>=1)`` or nothing."""
+        if self.choices:
+            return f"({'|'.join(self.choices)})"
+        if self.minimum is not None:
+            bound = int(self.minimum) if float(self.minimum).is_integer() else self.minimum
+            return f"({'>' if self.exclusive_minimum else '>='}{bound})"
+        return ""
+
     def spec(self) -> str:
-        """Short form for listings: ``limit:int=20``."""
-        kind = self.type + (f"({'|'.join(self.choices)})" if self.choices else "")
+        """Short form for listings: ``limit:int(>=0)=20``."""
+        kind = self.type + self.constraint()
         if self.required:
             return f"{self.name}:{kind}"
         return f"{self.name}:{kind}={_show(self.default)}"
@@ -105,6 +118,7 @@ def parse_value(param: QueryParam, raw: Any) -> Value:
             f"parameter {param.name!r} ({param.type}): {why}",
             hint=f"{param.name} takes a{'n' if param.type == 'int' else ''} {param.type}"
                  + (f" ({' | '.join(param.choices)})" if param.choices else "")
+                 + (f" {param.constraint()[1:-1]}" if param.minimum is not None else "")
                  + (" or null" if not param.required and param.default is None else "")
                  + (f": {param.description}" if param.description else ""),
         )
@@ -144,6 +158,9 @@ def parse_value(param: QueryParam, raw: Any) -> Value:
         value = raw
     if param.choices is not None and value not in param.choices:
         raise bad(f"{value!r} is not one of {', '.join(param.choices)}")
+    if param.minimum is not None and isinstance(value, (int, float)):
+        if value < param.minimum or (param.exclusive_minimum and value == param.minimum):
+            raise bad(f"{value!r} is not {param.constraint()[1:-1]}")
     return value
 
 
@@ -203,7 +220,15 @@ def parse_query(source: str, origin: str = "<query>") -> QueryInfo:
             pm = _PARAM_RE.match(value)
             if not pm:
                 raise ValueError(f"{origin}: bad param line {value!r}")
-            choices = tuple(c.strip() for c in pm["choices"].split("|")) if pm["choices"] else None
+            choices, minimum, exclusive = None, None, False
+            inner = (pm["choices"] or "").strip()
+            bound = _BOUND_RE.match(inner)
+            if bound:
+                if pm["type"] not in ("int", "float"):
+                    raise ValueError(f"{origin}: a lower bound needs an int or float parameter")
+                minimum, exclusive = float(bound["value"]), bound["op"] == ">"
+            elif inner:
+                choices = tuple(c.strip() for c in inner.split("|"))
             required = pm["default"] is None
             default = None if required else _parse_default(pm["type"], pm["default"], f"{origin} param {pm['name']}")
             param = QueryParam(
@@ -212,8 +237,15 @@ def parse_query(source: str, origin: str = "<query>") -> QueryInfo:
                 required=required,
                 default=default,
                 choices=choices,
+                minimum=minimum,
+                exclusive_minimum=exclusive,
                 description=(pm["desc"] or "").strip(),
             )
+            if default is not None and minimum is not None:
+                try:
+                    parse_value(param, default)
+                except ConfigError as exc:
+                    raise ValueError(f"{origin}: bad default of {param.name} ({exc.message})") from None
             if default is not None and choices is not None and default not in choices:
                 raise ValueError(f"{origin}: default of {param.name} is not one of its choices")
             if any(p.name == param.name for p in params):

@@ -114,6 +114,13 @@ def write_clauses(text: str) -> list[str]:
     return found
 
 
+def refuse_write_clauses(text: str) -> None:
+    """Raise the read-only refusal when ``text`` holds a write clause (checked before sending)."""
+    clauses = write_clauses(text)
+    if clauses:
+        raise _refusal(", ".join(dict.fromkeys(clauses)))
+
+
 def _refusal(what: str) -> DatabaseError:
     return DatabaseError(f"refused: the statement writes to the database ({what}) and runs "
                          f"read-only; nothing was changed", hint=WRITE_HINT)
@@ -137,15 +144,20 @@ def _offending_line(text: str, message: str) -> tuple[int, str] | None:
     return None
 
 
+def _is_access_mode(exc: Neo4jError) -> bool:
+    code = exc.code or ""
+    return code.endswith("Statement.AccessMode") or code.endswith("ForbiddenDueToTransactionType")
+
+
 def statement_error(exc: Neo4jError, text: str, *, named: str | None = None) -> DatabaseError:
     """The server's rejection of ``text`` as a DatabaseError: its message (first line) and the
     offending line of the statement."""
     code = exc.code or ""
-    if code.endswith("Statement.AccessMode") or code.endswith("Transaction.ForbiddenDueToTransactionType"):
+    if _is_access_mode(exc):
         return _refusal("the server refused a write in a read transaction")
     message = next((ln.strip() for ln in (exc.message or str(exc)).splitlines() if ln.strip()), code)
     where = _offending_line(text, exc.message or "")
-    at = f" [line {where[0]}: {where[1].strip()}]" if where else ""
+    at = f" (line {where[0]}: {where[1].strip()})" if where else ""
     what = f"query {named!r}" if named else "the statement"
     hint = ("check its parameters (neuromfa query --list shows their types)" if named
             else "fix the Cypher; values belong in --param name=value, used as $name")
@@ -160,45 +172,58 @@ def _nonzero_counters(summary: neo4j.ResultSummary) -> dict[str, int]:
     return {n: getattr(counters, n) for n in names if getattr(counters, n)}
 
 
+def read_only(store: Store, text: str, params: Mapping[str, Any]) -> QueryResult:
+    """Run ``text`` in a READ transaction that is always rolled back; refuse it (DatabaseError)
+    when the server reports any update. Driver errors are not translated here."""
+    with store.session(default_access_mode=neo4j.READ_ACCESS) as session:
+        tx = session.begin_transaction()
+        try:
+            result = tx.run(text, dict(params))
+            columns = list(result.keys())
+            rows = [[plain(v) for v in record.values()] for record in result]
+            summary = result.consume()
+        except BaseException as exc:
+            with contextlib.suppress(DriverError, Neo4jError):
+                tx.rollback()
+            if isinstance(exc, Neo4jError) and _is_access_mode(exc):  # Neo4j refused the write
+                raise _refusal("the server refused a write in a read transaction") from None
+            raise
+        tx.rollback()  # always: a read leaves nothing behind, whatever it did
+    counters = _nonzero_counters(summary)
+    if counters or summary.counters.contains_updates:
+        changed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counters.items())
+        raise _refusal(changed or "updates reported by the server")
+    return QueryResult(columns, rows, {})
+
+
+def read_write(store: Store, text: str, params: Mapping[str, Any]) -> QueryResult:
+    """Run ``text`` as one auto-commit transaction; keep the server's update counters."""
+    with store.session(default_access_mode=neo4j.WRITE_ACCESS) as session:
+        result = session.run(text, dict(params))
+        columns = list(result.keys())
+        rows = [[plain(v) for v in record.values()] for record in result]
+        counters = _nonzero_counters(result.consume())
+    return QueryResult(columns, rows, counters)
+
+
+_STATEMENT_CODES = ("Neo.ClientError.Statement.", "Neo.ClientError.Procedure.",
+                    "Neo.DatabaseError.Statement.", "Neo.DatabaseError.General.")
+
+
 def execute(text: str, params: Mapping[str, Any] | None = None, *, write: bool = False,
             store: Store | None = None, named: str | None = None) -> QueryResult:
     """Run one Cypher statement with Bolt parameters; see the module docstring for the
     read-only guarantee. Raises DatabaseError with the server's message on failure."""
     params = dict(params or {})
     if not write:
-        clauses = write_clauses(text)
-        if clauses:
-            raise _refusal(", ".join(dict.fromkeys(clauses)))
+        refuse_write_clauses(text)
     if store is None:
         with open_store() as own:
             return execute(text, params, write=write, store=own, named=named)
     try:
-        if write:
-            with store.session(default_access_mode=neo4j.WRITE_ACCESS) as session:
-                result = session.run(text, params)
-                columns = list(result.keys())
-                rows = [[plain(v) for v in record.values()] for record in result]
-                counters = _nonzero_counters(result.consume())
-            return QueryResult(columns, rows, counters)
-        with store.session(default_access_mode=neo4j.READ_ACCESS) as session:
-            tx = session.begin_transaction()
-            try:
-                result = tx.run(text, params)
-                columns = list(result.keys())
-                rows = [[plain(v) for v in record.values()] for record in result]
-                summary = result.consume()
-            except BaseException:
-                with contextlib.suppress(DriverError, Neo4jError):
-                    tx.rollback()
-                raise
-            tx.rollback()  # always: a read leaves nothing behind, whatever it did
-            counters = _nonzero_counters(summary)
-            if counters or summary.counters.contains_updates:
-                changed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counters.items())
-                raise _refusal(changed or "updates reported by the server")
-            return QueryResult(columns, rows, {})
+        return (read_write if write else read_only)(store, text, params)
     except Neo4jError as exc:
-        if exc.code and (".Statement." in exc.code or exc.code.startswith("Neo.DatabaseError.General")):
+        if (exc.code or "").startswith(_STATEMENT_CODES):
             raise statement_error(exc, text, named=named) from None
         raise translate(exc, store.uri, store.username) from None
     except DriverError as exc:

@@ -1,7 +1,7 @@
 // name: weight-histogram
 // description: Histogram of the signed synapse weights w per layer kind (kind of the source neuron), equal-width bins between that kind's min and max w; empty bins included.
 // param: graph str = null -- Graph gid; null = the most recently created graph
-// param: bins int = 10 -- number of bins per layer kind
+// param: bins int(>=1) = 10 -- number of bins per layer kind
 // param: learned_only bool = true -- skip the structural qkv -> context edges (w = 1)
 // returns: graph, kind, bin, bin_lo, bin_hi, edges
 // example: neuromfa query weight-histogram --param bins=20

@@ -245,6 +245,8 @@ def open_store(settings: DatabaseSettings | None = None, *, autostart: bool = Tr
         if notify is not None:
             notify(f"starting the local graph server in {local.home} "
                    f"(first start takes a few seconds)")
+    if autostart:
+        # Also when it runs: start() then only waits for a start in progress elsewhere.
         local.start()
     # NEO4J_USERNAME / NEO4J_PASSWORD belong to the server NEO4J_URI names, not to this one.
     return connect(local.uri, local.username, local.password(), s.database or local.database)

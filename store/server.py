@@ -194,16 +194,25 @@ class LocalServer:
             return False
 
     def pid(self) -> int | None:
-        """Pid of the running server, or None."""
+        """Pid of the running server, or None. A running server keeps the ports it was
+        started with (recorded in the pid file), whatever the settings say now."""
         pid = self._read_pid()
-        return pid if pid is not None and self._is_our_process(pid) else None
+        if pid is None or not self._is_our_process(pid):
+            return None
+        try:
+            info = json.loads(self.pid_file.read_text())
+            self.bolt_port = int(info.get("bolt_port", self.bolt_port))
+            self.http_port = int(info.get("http_port", self.http_port))
+        except (OSError, ValueError, TypeError):
+            pass
+        return pid
 
     def is_running(self) -> bool:
         return self.pid() is not None
 
     def status(self, check_bolt: bool = True) -> ServerStatus:
         pid = self._read_pid()
-        if pid is not None and self._is_our_process(pid):
+        if pid is not None and self.pid() == pid:
             state = State.RUNNING
         elif self.pid_file.exists():
             state, pid = State.STALE, pid

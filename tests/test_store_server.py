@@ -15,9 +15,10 @@ import psutil
 import pytest
 
 from neuromfa.errors import DatabaseError
-from neuromfa.settings import HomeSettings
-from neuromfa.store.connection import connect
+from neuromfa.settings import DatabaseSettings, HomeSettings
+from neuromfa.store.connection import connect, open_store
 from neuromfa.store.server import LocalServer, State
+from neuromfa.store.statements import cypher
 
 
 def _free_port() -> int:
@@ -150,3 +151,27 @@ def test_missing_password_file_with_existing_data(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError) as err:
         server.start(timeout=20)
     assert "password file" in err.value.message and "delete" in err.value.hint
+
+
+def test_running_server_keeps_its_ports(running: LocalServer) -> None:
+    same_home = LocalServer(HomeSettings(home=running.home, bolt_port=_free_port(),
+                                         http_port=_free_port()))
+    assert same_home.is_running()
+    assert same_home.uri == running.uri and same_home.http_url == running.http_url
+
+
+def test_open_store_uses_running_local_server_without_notice(running: LocalServer) -> None:
+    notices: list[str] = []
+    with open_store(DatabaseSettings(uri=None), server=running, notify=notices.append) as st:
+        assert (st.uri, st.database) == (running.uri, "neurons")
+        assert st.read(cypher("ping")) == [{"ok": 1}]
+    assert notices == []
+
+
+def test_open_store_without_autostart_on_stopped_server(tmp_path: Path) -> None:
+    server = _server(tmp_path)
+    with pytest.raises(DatabaseError) as err:
+        open_store(DatabaseSettings(uri=None), autostart=False, server=server)
+    assert err.value.message == "the local graph server is not running"
+    assert "neuromfa db start" in err.value.hint
+    assert server.status().state is State.STOPPED

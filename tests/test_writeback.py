@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from jobs_helpers import COUNT_ANALYSES, COUNT_MEASURED, count, settings_for, store_fixture
+from jobs_helpers import FIXTURE, COUNT_ANALYSES, COUNT_MEASURED, count, settings_for, store_fixture
 
 from neuromfa import api
 from neuromfa.analysis.engine import analyze_snin
 from neuromfa.analysis.writeback import analysis_record, measured_rows, write_back
 from neuromfa.errors import AnalysisError
+from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
 
@@ -113,16 +114,15 @@ def test_failed_write_back_leaves_the_previous_results(store):
     bad = [list(r) for r in rows]
     bad[-1][0] = f"{gid}/999/0"  # no such neuron: detected after everything else was written
     changed = record.model_copy(update={"alpha0": 99.0})
-    with pytest.raises(AnalysisError, match="has 543 of the 544 analysed neurons"):
+    with pytest.raises(AnalysisError, match=f"has {snin.n_nodes - 1} of the {snin.n_nodes} analysed neurons"):
         write_back(store, changed, bad)
     assert count(store, COUNT_ANALYSES) == 1
     assert store.read(ANALYSIS, aid=record.aid)[0]["a"]["alpha0"] == record.alpha0
     assert stored_measured(store, record.aid) == before
 
 
-def test_measured_rows_store_null_for_ineligible(store):
-    built = store_fixture(store, "neox", steps=(0,), samples=(0,))
-    snin = built[(0, 0)]
+def test_measured_rows_store_null_for_ineligible():
+    snin = snin_for_checkpoint(FIXTURE, sample=0)
     out = analyze_snin(snin, AnalysisParams(mode="one-hop"))
     rows = measured_rows(snin, "g", out)
     assert [r[1] is None for r in rows] == np.isnan(out.nfd).tolist()

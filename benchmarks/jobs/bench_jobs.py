@@ -1,0 +1,142 @@
+"""Analysis jobs on stored graphs: graphs analysed per minute with the local executor, 1 vs 2
+workers, the time split between pulling from the database, computing and writing back, and
+the edges per second read from the server when pulling a SNIN (target >= 150,000).
+
+A training-run-shaped set of checkpoints is built offline once (a tiny GPT-NeoX, fixed seeds:
+step s = the step-0 weights plus a seeded perturbation growing with s), ingested into a fresh
+database of the local server, then analysed twice (1 worker, then 2 workers; the analyses and
+jobs of the first run are deleted in between so both runs do the same work).
+
+    python benchmarks/jobs/bench_jobs.py [--checkpoints 20] [--samples 3] [--blocks 6] [--hidden 128]
+                                         [--k 32] [--mode shortest-path] [--keep]
+
+Uses the local server of NEUROMFA_HOME (started if needed); NEO4J_URI must not be set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+BUILD_RUN = r"""
+import json, sys, torch
+from pathlib import Path
+from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+out, n, blocks, hidden = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+torch.manual_seed(0)
+cfg = GPTNeoXConfig(hidden_size=hidden, num_hidden_layers=blocks, num_attention_heads=4,
+                    intermediate_size=4 * hidden, vocab_size=256, max_position_embeddings=64,
+                    initializer_range=0.02)
+model = GPTNeoXForCausalLM(cfg)
+base = {k: v.clone() for k, v in model.state_dict().items()}
+for i in range(n):
+    step = 0 if i == 0 else 2 ** (i - 1)  # Pythia-like log spacing 0, 1, 2, 4, ...
+    g = torch.Generator().manual_seed(1000 + i)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.ndim == 2:
+                p.copy_(base[name] * (1 + 0.03 * i) + 0.002 * i * torch.randn(p.shape, generator=g))
+    model.save_pretrained(out / f"step{step}")
+"""
+
+
+def build_run(root: Path, n: int, blocks: int, hidden: int) -> Path:
+    run = root / f"neox-b{blocks}-h{hidden}-n{n}"
+    if not (run / "done").exists():
+        subprocess.run([sys.executable, "-c", BUILD_RUN, str(run), str(n), str(blocks), str(hidden)], check=True)
+        (run / "done").touch()
+    return run
+
+
+def fmt_run(label: str, report, wall: float) -> dict:
+    outs = report.outcomes
+    pull = sum(o.seconds_pull for o in outs)
+    comp = sum(o.seconds_compute for o in outs)
+    write = sum(o.seconds_write for o in outs)
+    edges = sum(o.edges for o in outs)
+    busy = pull + comp + write
+    row = {
+        "run": label, "graphs": len(outs), "done": sum(o.status == "done" for o in outs), "wall_s": wall,
+        "graphs_per_min": 60 * len(outs) / wall, "pull_s": pull, "compute_s": comp, "write_s": write,
+        "pull_pct": 100 * pull / busy, "compute_pct": 100 * comp / busy, "write_pct": 100 * write / busy,
+        "pull_edges_per_s": edges / pull if pull else float("nan"),
+    }
+    print(f"{label:>10}: {row['done']}/{row['graphs']} done in {wall:6.1f} s = {row['graphs_per_min']:6.1f} graphs/min | "
+          f"pull {pull:6.1f} s ({row['pull_pct']:4.1f}%), compute {comp:6.1f} s ({row['compute_pct']:4.1f}%), "
+          f"write-back {write:6.1f} s ({row['write_pct']:4.1f}%) | pull {row['pull_edges_per_s']:,.0f} edges/s", flush=True)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--checkpoints", type=int, default=20)
+    ap.add_argument("--samples", type=int, default=3)
+    ap.add_argument("--blocks", type=int, default=6)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--k", type=int, default=32)
+    ap.add_argument("--mode", default="shortest-path", choices=["one-hop", "shortest-path", "layered"])
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "neuromfa-bench-jobs")
+    ap.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = ap.parse_args()
+    if os.environ.get("NEO4J_URI"):
+        sys.exit("unset NEO4J_URI: this benchmark creates a fresh database on the local server")
+
+    from neuromfa import api
+    from neuromfa.analysis.pull import pull_snin
+    from neuromfa.ingest.pipeline import ingest_path
+    from neuromfa.settings import DatabaseSettings
+    from neuromfa.store.connection import connect
+    from neuromfa.store.server import LocalServer
+
+    t = time.perf_counter()
+    run = build_run(args.cache, args.checkpoints, args.blocks, args.hidden)
+    print(f"checkpoints: {run} ({args.checkpoints} x GPT-NeoX hidden {args.hidden}, {args.blocks} blocks; "
+          f"{time.perf_counter() - t:.1f} s)", flush=True)
+
+    server = LocalServer()
+    server.start()
+    admin = server.admin()
+    name = f"bench_jobs_{uuid.uuid4().hex[:8]}"
+    admin.create_database(name)
+    settings = DatabaseSettings(uri=server.uri, username=server.username, password=server.password(), database=name)
+    model = "bench-neox"
+    try:
+        with connect(server.uri, server.username, server.password(), name) as store:
+            store.apply_schema()
+            t = time.perf_counter()
+            ing = ingest_path(store, run, name=model, samples=args.samples, k=args.k)
+            dt = time.perf_counter() - t
+            print(f"ingest: {ing.graphs_written} graphs, {ing.edges_written:,} edges in {dt:.1f} s "
+                  f"({ing.edges_written / dt:,.0f} edges/s)", flush=True)
+
+            gids = [g["gid"] for g in store.read("MATCH (g:Graph {model: $m}) RETURN g.gid AS gid ORDER BY gid", m=model)]
+            t = time.perf_counter()
+            edges = sum(pull_snin(store, gid).n_edges for gid in gids)
+            dt = time.perf_counter() - t
+            pull_rate = edges / dt
+            print(f"pull alone: {len(gids)} graphs, {edges:,} edges in {dt:.1f} s = {pull_rate:,.0f} edges/s "
+                  f"(target >= 150,000: {'met' if pull_rate >= 150_000 else 'NOT met'})", flush=True)
+
+            rows = []
+            for workers in (1, 2):
+                store.write("MATCH (a:Analysis) DETACH DELETE a")
+                store.write("MATCH (j:Job) DELETE j")
+                t = time.perf_counter()
+                report = api.analyze(model, mode=args.mode, workers=workers, settings=settings)
+                rows.append(fmt_run(f"{workers} worker{'s' if workers > 1 else ''}", report, time.perf_counter() - t))
+        speedup = rows[1]["graphs_per_min"] / rows[0]["graphs_per_min"]
+        print(f"2 workers / 1 worker: {speedup:.2f}x graphs per minute (on {os.cpu_count()} CPU cores, "
+              f"shared with the graph server)")
+    finally:
+        if not args.keep:
+            admin.drop_database(name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The analyze / jobs / worker / results / emergence commands, end to end on the real server."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from jobs_helpers import COUNT_JOBS, count, store_fixture
+from typer.testing import CliRunner
+
+from neuromfa import api
+from neuromfa.cli import analyze_commands, jobs_commands, results_commands
+
+CLI = Path(__file__).parent / "jobs_cli.py"
+METRICS = {0: {"val_loss": 5.5, "token_acc": 0.01}, 100: {"val_loss": 4.25, "token_acc": 0.2}}
+
+
+def make_app() -> typer.Typer:
+    app = typer.Typer()
+    for module in (analyze_commands, jobs_commands, results_commands):
+        module.register(app)
+    return app
+
+
+@pytest.fixture
+def cli(db_env):
+    runner = CliRunner(env=db_env)
+    app = make_app()
+
+    def invoke(*args: str, code: int = 0):
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    return invoke
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(CLI), *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_analyze_results_emergence_and_jobs(store, cli):
+    store_fixture(store, "neox", steps=(0, 100), samples=(0, 1), metrics=METRICS)
+    out = cli("analyze", "--model", "neox", "--mode", "one-hop").output
+    assert "queued 4 job(s) for neox: one-hop, T=150" in out and "neox: 4 done" in out
+
+    expected = api.results("neox", store=store)  # JSON output keeps 10 digits (cli/output.py)
+    got = pd.DataFrame(json.loads(cli("results", "--model", "neox", "--format", "json").stdout))
+    assert got["gid"].tolist() == expected["gid"].tolist()
+    assert got["alpha0"].tolist() == pytest.approx(expected["alpha0"].tolist(), abs=1e-9)
+    assert got["width"].tolist() == pytest.approx(expected["width"].tolist(), abs=1e-9)
+    assert set(got["mode"]) == {"one-hop"} and got["passed_filter"].all()
+    csv = pd.read_csv(io.StringIO(cli("results", "--model", "neox", "--step", "100", "--format", "csv").stdout))
+    assert csv["step"].tolist() == [100, 100]
+    assert list(csv.columns[:7]) == ["gid", "step", "sample", "mode", "threshold", "alpha0", "width"]
+
+    em = pd.DataFrame(json.loads(cli("emergence", "--model", "neox", "--format", "json").stdout))
+    assert em["step"].tolist() == [0, 100]
+    assert em["val_loss"].tolist() == [5.5, 4.25] and em["token_acc"].tolist() == [0.01, 0.2]
+    assert em["n_samples"].tolist() == [2, 2] and em.loc[0, "E"] == 0.0
+    ref = api.emergence("neox", store=store)
+    assert em["E"].tolist() == pytest.approx(ref["E"].tolist(), abs=1e-9)
+    assert em["alpha0_mean"].tolist() == pytest.approx(ref["alpha0_mean"].tolist(), abs=1e-9)
+
+    listed = json.loads(cli("jobs", "list", "--format", "json").stdout)
+    assert len(listed) == 4 and {j["status"] for j in listed} == {"done"}
+    shown = json.loads(cli("jobs", "show", listed[0]["jid"], "--format", "json").stdout)
+    assert shown["params"]["mode"] == "one-hop" and shown["aid"].endswith(shown["aid"].split("#")[1])
+    assert "results of neox" in cli("results", "--model", "neox").stdout  # the table renders
+
+
+def test_no_wait_then_worker_then_cancel_and_retry(store, cli):
+    store_fixture(store, "neox", steps=(0,), samples=(0, 1))
+    out = cli("analyze", "--model", "neox", "--mode", "one-hop", "--no-wait").output
+    assert "2 job(s) queued" in out
+    queued = json.loads(cli("jobs", "list", "--status", "queued", "--format", "json").stdout)
+    assert len(queued) == 2
+    first, second = sorted(j["jid"] for j in queued)
+    assert f"job {first} cancelled" in cli("jobs", "cancel", first).stdout
+    out = cli("worker", "--once").output
+    assert f"job {second}" in out and "worker ran 1 job(s)" in out
+    assert f"job {first} queued" in cli("jobs", "retry", first).stdout
+    assert "worker ran 1 job(s)" in cli("worker", "--max-jobs", "5", "--once").output
+    statuses = {j["jid"]: j["status"] for j in json.loads(cli("jobs", "list", "--format", "json").stdout)}
+    assert statuses == {first: "done", second: "done"}
+
+
+def test_errors_are_one_line_without_traceback(store, db_env):
+    store_fixture(store, "neox", steps=(0,), samples=(0,))
+    cases = [
+        (["analyze", "--model", "nope"], "error: no stored graphs of model 'nope'"),
+        (["analyze", "--model", "neox", "--step", "3"], "error: model 'neox' has no graph at step 3"),
+        (["analyze", "--model", "neox", "--q-min", "-0.25"], "error: invalid analysis parameters"),
+        (["analyze", "--model", "neox", "--filter", "7"], "error: invalid analysis parameters: filter"),
+        (["jobs", "show", "nosuchjob"], "error: no job with id 'nosuchjob'"),
+        (["emergence", "--model", "neox"], "error: model 'neox' has no analysis yet"),
+    ]
+    for args, message in cases:
+        done = run(args, db_env)
+        assert done.returncode == 1, (args, done.stderr)
+        assert done.stderr.startswith(message), (args, done.stderr)
+        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) <= 2
+    assert count(store, COUNT_JOBS) == 0
