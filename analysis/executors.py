@@ -48,8 +48,19 @@ def run_in_process(jid: str, settings: DatabaseSettings | None) -> JobOutcome:
         return JobOutcome(jid=jid, status="skipped", error=str(exc), worker=worker_id())
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """A fork server that has imported the engine once (each pool process forks from it, so
+    the seconds of importing torch/igraph are paid once); spawn where there is none. Never plain
+    fork: the parent holds an open database driver."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["neuromfa.analysis.executors"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 class LocalExecutor:
-    """A pool of ``workers`` processes on this machine (spawned: no driver state is shared).
+    """A pool of ``workers`` processes on this machine (no driver state shared with this one).
     One worker runs the jobs in this process (no pool start-up cost)."""
 
     name = "local"
@@ -66,7 +77,7 @@ class LocalExecutor:
             for jid in jids:
                 yield run_in_process(jid, self.settings)
             return
-        ctx = multiprocessing.get_context("spawn")
+        ctx = _pool_context()
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(jids)), mp_context=ctx)
         try:
             pending = {pool.submit(run_in_process, jid, self.settings) for jid in jids}

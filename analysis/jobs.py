@@ -100,7 +100,7 @@ def enqueue(store, gids: Iterable[str], params: AnalysisParams) -> tuple[list[st
 
 
 def _info(row: dict) -> JobInfo:
-    return JobInfo(**{k: v for k, v in row.items() if k != "lock"})
+    return JobInfo(**row)
 
 
 def get_job(store, jid: str) -> JobInfo:

@@ -75,7 +75,7 @@ def results_frame(store, model: str, *, steps: list[int] | None = None, mode: st
     return out
 
 
-def _metrics(store, model: str) -> pd.DataFrame:
+def checkpoint_metrics(store, model: str) -> pd.DataFrame:
     """Scalar checkpoint metrics (Checkpoint.metrics JSON) as columns per step."""
     rows = []
     for r in store.read(cypher("checkpoint_metrics"), model=model):
@@ -118,5 +118,5 @@ def emergence_frame(store, model: str, *, reference_step: int | None = None, mod
             "width_mean": s.width_mean, "width_std": s.width_std,
             "E": p.E, "E_mean": p.E_mean, "E_std": p.E_std, "n_paired": p.n_paired,
         })
-    df = pd.DataFrame(rows).merge(_metrics(store, model), on="step", how="left")
+    df = pd.DataFrame(rows).merge(checkpoint_metrics(store, model), on="step", how="left")
     return df.sort_values("step").reset_index(drop=True)

@@ -20,8 +20,15 @@ app = typer.Typer(
 
 # Each module defines register(app). Order = order in `neuromfa --help`.
 COMMAND_MODULES = [
+    "neuromfa.cli.demo_commands",
     "neuromfa.cli.db_commands",
     "neuromfa.cli.ingest_commands",
+    "neuromfa.cli.analyze_commands",
+    "neuromfa.cli.jobs_commands",
+    "neuromfa.cli.results_commands",
+    "neuromfa.cli.query_commands",
+    "neuromfa.cli.plot_commands",
+    "neuromfa.cli.metrics_commands",
     "neuromfa.cli.train_commands",
 ]
 

@@ -6,12 +6,13 @@ transformers provides the three pieces used here: the config parsed from the GGU
 per-architecture tensor processor, which undoes llama.cpp's Q/K row permutation for Llama and
 the transposition for GPT-2. Instead of its whole-model load, each tensor is dequantised on
 demand and, where the processor only reorders rows (or transposes), only the sampled rows of
-the memory-mapped quantised data are dequantised: the processor is probed once per tensor on
-an ``arange`` to learn that row order.
+the quantised data are read (positioned reads, see ``source.read_rows``) and dequantised: the
+processor is probed once per tensor on an ``arange`` to learn that row order.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 import threading
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from neuromfa.errors import ModelError
-from neuromfa.ingest.source import Index, TensorSource, as_index, select, to_float
+from neuromfa.ingest.source import Index, TensorSource, as_index, read_rows, select, to_float
 
 _READER_LOCK = threading.Lock()
 
@@ -30,10 +31,12 @@ _READER_LOCK = threading.Lock()
 class _Layout:
     """How the processed (transformers) tensor relates to the GGUF rows.
 
-    kind "rows": hf[r] = gguf[perm[r]]; "transpose": hf = gguf.T; "full": anything else.
+    kind "rows": hf[r] = gguf[perm[r]] (perm None: same order); "transpose": hf = gguf.T;
+    "full": anything else (the whole tensor is dequantised and processed). ``shape``: hf shape.
     """
 
     kind: str
+    shape: tuple[int, ...]
     perm: np.ndarray | None = None
 
 
@@ -136,6 +139,8 @@ class GGUFSource(TensorSource):
 
         self.path = path or file
         self.file = file
+        self._fd: int | None = None
+        self._tensors: dict = {}
         if not file.is_file():
             raise ModelError(f"GGUF file {file} is missing", hint="check the path")
         try:
@@ -143,9 +148,15 @@ class GGUFSource(TensorSource):
             arch = read_field(self._reader, "general.architecture")[0]
         except (ValueError, OSError, KeyError, IndexError, struct.error) as exc:
             raise _gguf_error(file, f"{type(exc).__name__}: {exc}") from exc
+        self._fd = os.open(file, os.O_RDONLY)
         raw, self.config = _parse_config(file, self._reader)
-        gguf_to_hf, self._processor = _name_map(arch, raw, self.config, [t.name for t in self._reader.tensors])
-        self._tensors = {}
+        try:
+            gguf_to_hf, self._processor = _name_map(arch, raw, self.config, [t.name for t in self._reader.tensors])
+        except (NotImplementedError, ValueError, KeyError) as exc:
+            raise ModelError(
+                f"{file}: transformers cannot map the tensors of GGUF architecture {arch!r} ({exc})",
+                hint="convert the model to a transformers directory (safetensors) instead",
+            ) from exc
         self._all_elements = 0
         for t in self._reader.tensors:
             self._all_elements += int(t.n_elements)
@@ -179,38 +190,31 @@ class GGUFSource(TensorSource):
             return lay
         t = self._tensor(name)
         shape = self._gguf_shape(t)
-        if len(shape) != 2:
-            lay = _Layout("full")
-        else:
+        lay = None
+        if len(shape) == 2:
             n = shape[0]
             probe = np.repeat(np.arange(n, dtype=np.float64)[:, None], 2, axis=1)
             out = np.asarray(self._process(probe, t))
             if out.shape == (n, 2) and np.array_equal(out[:, 0], out[:, 1]) and np.array_equal(np.sort(out[:, 0]), probe[:, 0]):
                 perm = out[:, 0].astype(np.int64)
-                lay = _Layout("rows", None if np.array_equal(perm, probe[:, 0]) else perm)
+                lay = _Layout("rows", shape, None if np.array_equal(perm, probe[:, 0]) else perm)
             elif out.shape == (2, n) and np.array_equal(out[0], probe[:, 0]) and np.array_equal(out[1], probe[:, 0]):
-                lay = _Layout("transpose")
-            else:
-                lay = _Layout("full")
+                lay = _Layout("transpose", shape[::-1])
+        if lay is None:  # anything else: process the whole tensor once to learn its shape
+            lay = _Layout("full", tuple(self._full(name).shape))
         self._layouts[name] = lay
         return lay
 
     def shape(self, name: str) -> tuple[int, ...]:
-        t = self._tensor(name)
-        shape = self._gguf_shape(t)
-        lay = self._layout(name)
-        if lay.kind == "rows":
-            return shape
-        if lay.kind == "transpose":
-            return shape[::-1]
-        return tuple(self._full(name).shape)
+        return self._layout(name).shape
 
     def _dequant_rows(self, t, rows: np.ndarray | None) -> np.ndarray:
         from gguf import dequantize
 
-        data = t.data if rows is None else t.data[rows]
+        # the reader's memmap only supplies dtype and shape; bytes come by positioned reads
+        data = read_rows(self._fd, int(t.data_offset), t.data.dtype, tuple(t.data.shape), rows, str(self.file))
         try:
-            out = dequantize(np.ascontiguousarray(data), t.tensor_type)
+            out = dequantize(data, t.tensor_type)
         except (NotImplementedError, ValueError) as exc:
             raise ModelError(
                 f"cannot dequantise tensor {t.name!r} of type {t.tensor_type.name} in {self.file}",
@@ -225,7 +229,7 @@ class GGUFSource(TensorSource):
     def take(self, name: str, rows: Index = None, cols: Index = None) -> np.ndarray:
         t = self._tensor(name)
         lay = self._layout(name)
-        shape = self.shape(name)
+        shape = lay.shape
         r = as_index(rows, shape[0], name, "row")
         c = as_index(cols, shape[1] if len(shape) > 1 else shape[0], name, "column")
         if lay.kind == "rows":
@@ -241,4 +245,11 @@ class GGUFSource(TensorSource):
     def close(self) -> None:
         self._tensors.clear()
         self._reader = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", None) is not None:
+            self.close()
 

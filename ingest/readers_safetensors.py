@@ -1,11 +1,9 @@
 """safetensors checkpoints (one file or shards), read row by row.
 
 The header is validated with ``safetensors.safe_open``; tensors are then read with positioned
-reads (``os.preadv``) of just the sampled rows, one read per run of consecutive rows, straight
-into the result buffer. Neither ``get_slice`` (contiguous ranges only: 32 scattered rows of
-3072 span the whole matrix) nor a memory map is used for this: mapped file pages count towards
-the process RSS, and with the large page-cache folios of current kernels touching 64 rows of
-a 128 MB mapped tensor made 88 MB resident. Here the resident cost is the rows themselves.
+reads of just the sampled rows (``source.read_rows``). ``get_slice`` takes contiguous ranges
+only (32 scattered rows of 3072 span the whole matrix) and a memory map makes far more than
+the touched rows resident (see ``read_rows``); here the resident cost is the rows themselves.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from neuromfa.errors import ModelError
-from neuromfa.ingest.source import Index, TensorSource, as_index, select, to_float
+from neuromfa.ingest.source import Index, TensorSource, as_index, read_rows, select, to_float
 
 _NP_DTYPES: dict[str, str] = {
     "F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2",
@@ -152,27 +150,8 @@ class SafetensorsSource(TensorSource):
 
     def _read(self, e: _Entry, rows: np.ndarray | None) -> np.ndarray:
         """Rows ``rows`` (None: all) of the tensor in its stored dtype, in the order given."""
-        dtype = np.dtype(_NP_DTYPES[e.dtype])
-        shape = e.shape or (1,)
-        row_elems = int(np.prod(shape[1:], dtype=np.int64))
-        row_bytes = row_elems * dtype.itemsize
-        if rows is None:
-            uniq, inverse = np.arange(shape[0]), None
-        else:
-            uniq, inverse = np.unique(rows % shape[0], return_inverse=True)
-        buf = np.empty((len(uniq), row_elems), dtype)
-        flat = buf.reshape(-1).view(np.uint8)
-        # one read per run of consecutive rows (a loop over runs: at most one per sampled row)
-        cuts = np.flatnonzero(np.diff(uniq) != 1) + 1
-        starts, stops = np.r_[0, cuts], np.r_[cuts, len(uniq)]
-        fd = self._fd(e.file)
-        for a, b in zip(starts.tolist(), stops.tolist()):
-            want = (b - a) * row_bytes
-            got = os.preadv(fd, [flat[a * row_bytes : b * row_bytes]], e.begin + int(uniq[a]) * row_bytes) if want else 0
-            if got != want:
-                raise _corrupt(self.files[e.file], f"short read in tensor data ({got} of {want} bytes)")
-        out = buf if inverse is None else buf[inverse]
-        return out.reshape((len(out),) + tuple(shape[1:])) if e.shape else out.reshape(())
+        out = read_rows(self._fd(e.file), e.begin, np.dtype(_NP_DTYPES[e.dtype]), e.shape, rows, str(self.files[e.file]))
+        return out if e.shape else out.reshape(())
 
     def take(self, name: str, rows: Index = None, cols: Index = None) -> np.ndarray:
         e = self._entry(name)

@@ -179,6 +179,36 @@ def _parse_default(param_type: ParamType, text: str, where: str) -> Value:
         raise ValueError(f"{where}: bad default {text!r} ({exc.message})") from None
 
 
+def _parse_param(line: str, origin: str) -> QueryParam:
+    """One ``param:`` header value (see the module docstring)."""
+    pm = _PARAM_RE.match(line)
+    if not pm:
+        raise ValueError(f"{origin}: bad param line {line!r}")
+    choices, minimum, exclusive = None, None, False
+    inner = (pm["choices"] or "").strip()
+    bound = _BOUND_RE.match(inner)
+    if bound:
+        if pm["type"] not in ("int", "float"):
+            raise ValueError(f"{origin}: a lower bound needs an int or float parameter")
+        minimum, exclusive = float(bound["value"]), bound["op"] == ">"
+    elif inner:
+        choices = tuple(c.strip() for c in inner.split("|"))
+    required = pm["default"] is None
+    default = None if required else _parse_default(
+        pm["type"], pm["default"], f"{origin} param {pm['name']}")
+    param = QueryParam(name=pm["name"], type=pm["type"], required=required, default=default,
+                       choices=choices, minimum=minimum, exclusive_minimum=exclusive,
+                       description=(pm["desc"] or "").strip())
+    if default is not None and minimum is not None:
+        try:
+            parse_value(param, default)
+        except ConfigError as exc:
+            raise ValueError(f"{origin}: bad default of {param.name} ({exc.message})") from None
+    if default is not None and choices is not None and default not in choices:
+        raise ValueError(f"{origin}: default of {param.name} is not one of its choices")
+    return param
+
+
 def parse_query(source: str, origin: str = "<query>") -> QueryInfo:
     """Parse one query file: header keys and the Cypher body.
 
@@ -217,37 +247,7 @@ def parse_query(source: str, origin: str = "<query>") -> QueryInfo:
         key, value = m["key"], m["value"].strip()
         last = key
         if key == "param":
-            pm = _PARAM_RE.match(value)
-            if not pm:
-                raise ValueError(f"{origin}: bad param line {value!r}")
-            choices, minimum, exclusive = None, None, False
-            inner = (pm["choices"] or "").strip()
-            bound = _BOUND_RE.match(inner)
-            if bound:
-                if pm["type"] not in ("int", "float"):
-                    raise ValueError(f"{origin}: a lower bound needs an int or float parameter")
-                minimum, exclusive = float(bound["value"]), bound["op"] == ">"
-            elif inner:
-                choices = tuple(c.strip() for c in inner.split("|"))
-            required = pm["default"] is None
-            default = None if required else _parse_default(pm["type"], pm["default"], f"{origin} param {pm['name']}")
-            param = QueryParam(
-                name=pm["name"],
-                type=pm["type"],
-                required=required,
-                default=default,
-                choices=choices,
-                minimum=minimum,
-                exclusive_minimum=exclusive,
-                description=(pm["desc"] or "").strip(),
-            )
-            if default is not None and minimum is not None:
-                try:
-                    parse_value(param, default)
-                except ConfigError as exc:
-                    raise ValueError(f"{origin}: bad default of {param.name} ({exc.message})") from None
-            if default is not None and choices is not None and default not in choices:
-                raise ValueError(f"{origin}: default of {param.name} is not one of its choices")
+            param = _parse_param(value, origin)
             if any(p.name == param.name for p in params):
                 raise ValueError(f"{origin}: parameter {param.name} declared twice")
             params.append(param)
@@ -278,7 +278,8 @@ def parse_query(source: str, origin: str = "<query>") -> QueryInfo:
     if any(not c for c in returns) or len(set(returns)) != len(returns):
         raise ValueError(f"{origin}: returns must list distinct column names")
     if set(returns) - words:
-        raise ValueError(f"{origin}: returns names column(s) {sorted(set(returns) - words)} the body never mentions")
+        raise ValueError(f"{origin}: returns names column(s) {sorted(set(returns) - words)} "
+                         "the body never mentions")
     return QueryInfo(
         name=fields["name"],
         description=fields["description"],

@@ -5,7 +5,8 @@ nothing a read statement does can stay in the database. Three guards refuse a wr
 ``write=True``, because the servers differ:
 
 1. before sending: a statement with a write clause (CREATE, MERGE, SET, DELETE, REMOVE, DROP,
-   FOREACH, LOAD CSV, ... IN TRANSACTIONS) is refused (ArcadeDB ignores the READ access mode,
+   FOREACH, LOAD CSV, ... IN TRANSACTIONS, or CALL of a procedure named create*, drop*, set*,
+   ...) is refused (ArcadeDB ignores the READ access mode,
    and its schema statements and ``IN TRANSACTIONS`` commit even inside a rolled-back
    transaction, so they must never reach it);
 2. Neo4j refuses writes in a READ transaction itself (Neo.ClientError.Statement.AccessMode);
@@ -40,6 +41,8 @@ _WRITE_WORDS = {
     "CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "DROP", "FOREACH", "ALTER",
     "RENAME", "GRANT", "DENY", "REVOKE", "TERMINATE",
 }
+_WRITE_PROCEDURE_PREFIXES = ("create", "drop", "delete", "remove", "set", "merge", "add", "clear",
+                             "upsert", "insert", "update", "kill", "terminate")
 _TOKEN_RE = re.compile(
     r"""(?P<skip>//[^\n]*|/\*.*?\*/|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`)"""
     r"""|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"""
@@ -111,6 +114,15 @@ def write_clauses(text: str) -> list[str]:
             found.append("LOAD CSV")
         elif word == "IN" and nxt.upper() == "TRANSACTIONS":
             found.append("IN TRANSACTIONS")
+        elif word == "CALL" and tokens[i + 1:i + 2] and tokens[i + 1][0] == "word":
+            # a procedure (CALL db.createLabel(...)) whose name says it changes something
+            name = [tokens[i + 1][1]]
+            j = i + 2
+            while j + 1 < len(tokens) and tokens[j][1] == "." and tokens[j + 1][0] == "word":
+                name.append(tokens[j + 1][1])
+                j += 2
+            if any(part.lower().startswith(_WRITE_PROCEDURE_PREFIXES) for part in name):
+                found.append(f"CALL {'.'.join(name)}")
     return found
 
 

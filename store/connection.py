@@ -40,6 +40,7 @@ T = TypeVar("T")
 CONNECTION_TIMEOUT_S = 5.0  # a server that is down fails fast
 MAX_RETRY_TIME_S = 15.0  # managed transactions retry transient errors this long
 
+BOLT_SCHEMES = {"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"}
 DOWN_HINT = "start it with `neuromfa db start` or check NEO4J_URI"
 
 
@@ -84,7 +85,8 @@ def translate(exc: BaseException, uri: str, username: str = "") -> DatabaseError
                              hint="retry; if it persists see the server's log")
     if isinstance(exc, DriverError):
         return DatabaseError(f"graph database driver error talking to {uri}: "
-                             f"{_one_line(str(exc))}", hint=DOWN_HINT)
+                             f"{_one_line(str(exc))}",
+                             hint="retry; if it persists check the server and NEO4J_URI")
     return DatabaseError(_one_line(str(exc)))
 
 
@@ -206,6 +208,10 @@ def database_settings() -> DatabaseSettings:
 
 def connect(uri: str, username: str, password: str, database: str | None) -> Store:
     """A Store on the given server, checked (connect + authenticate + trivial query)."""
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    if scheme not in BOLT_SCHEMES:
+        raise ConfigError(f"the graph database address {uri!r} is not a Bolt URI",
+                          hint="NEO4J_URI looks like bolt://host:7687 or neo4j://host:7687")
     try:
         driver = GraphDatabase.driver(
             uri, auth=(username, password),

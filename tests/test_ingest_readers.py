@@ -235,6 +235,9 @@ def test_gguf_f32_undoes_the_qk_permutation(model, single, tmp_path):
             assert src.shape(name) == sd[name].shape
             np.testing.assert_array_equal(src.get(name), sd[name])
             np.testing.assert_array_equal(src.take(name, [9, 1, 9], [3, 0]), sd[name][[9, 1, 9]][:, [3, 0]])
+        norm = "model.layers.1.post_attention_layernorm.weight"  # 1-D: processed whole
+        assert src.shape(norm) == (H,)
+        np.testing.assert_array_equal(src.take(norm, rows=[5, 2]), sd[norm][[5, 2]])
         assert src.n_params() == model.num_parameters()
     # the GGUF and the safetensors checkpoint give the same SNIN
     a, b = snin_for_checkpoint(single, sample=0, k=8), snin_for_checkpoint(path, sample=0, k=8)
@@ -255,6 +258,51 @@ def test_gguf_quantised_rows_equal_transformers_full_load(model, tmp_path, qtype
             np.testing.assert_array_equal(src.take(name, rows % ref.shape[0], cols), ref[rows % ref.shape[0]][:, cols])
             # and dequantisation stays close to the original weights
             np.testing.assert_allclose(src.get(name), state(model)[name], atol=0.02)
+
+
+def write_gpt2_gguf(model, path: Path) -> Path:
+    """GPT-2 as llama.cpp writes it: Conv1D weights stored transposed ([out, in])."""
+    cfg, sd = model.config, state(model)
+    w = gguf.GGUFWriter(str(path), "gpt2")
+    w.add_block_count(cfg.n_layer)
+    w.add_context_length(cfg.n_positions)
+    w.add_embedding_length(cfg.n_embd)
+    w.add_feed_forward_length(4 * cfg.n_embd)
+    w.add_head_count(cfg.n_head)
+    w.add_layer_norm_eps(cfg.layer_norm_epsilon)
+    add = lambda name, arr: w.add_tensor(name, np.ascontiguousarray(arr, dtype=np.float32))  # noqa: E731
+    add("token_embd.weight", sd["transformer.wte.weight"])
+    add("position_embd.weight", sd["transformer.wpe.weight"])
+    add("output_norm.weight", sd["transformer.ln_f.weight"])
+    add("output_norm.bias", sd["transformer.ln_f.bias"])
+    for b in range(cfg.n_layer):
+        p = f"transformer.h.{b}."
+        for gg, hf in (("attn_qkv", "attn.c_attn"), ("attn_output", "attn.c_proj"), ("ffn_up", "mlp.c_fc"), ("ffn_down", "mlp.c_proj")):
+            add(f"blk.{b}.{gg}.weight", sd[p + hf + ".weight"].T)
+            add(f"blk.{b}.{gg}.bias", sd[p + hf + ".bias"])
+        for gg, hf in (("attn_norm", "ln_1"), ("ffn_norm", "ln_2")):
+            add(f"blk.{b}.{gg}.weight", sd[p + hf + ".weight"])
+            add(f"blk.{b}.{gg}.bias", sd[p + hf + ".bias"])
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+def test_gguf_gpt2_transposed(tmp_path):
+    torch.manual_seed(1)
+    model = tf.AutoModelForCausalLM.from_config(tf.GPT2Config(n_embd=H, n_layer=2, n_head=4, vocab_size=64, n_positions=32))
+    model.save_pretrained(tmp_path / "st")
+    path = write_gpt2_gguf(model, tmp_path / "gpt2.gguf")
+    sd = state(model)
+    with open_model(path) as src:
+        name = "transformer.h.1.mlp.c_fc.weight"  # Conv1D [in, out] = [64, 256]
+        assert src.shape(name) == (H, 4 * H)
+        np.testing.assert_array_equal(src.take(name, [3, 60], [255, 0, 7]), sd[name][[3, 60]][:, [255, 0, 7]])
+        np.testing.assert_array_equal(src.get(name), sd[name])
+    a, b = snin_for_checkpoint(tmp_path / "st", sample=0, k=8), snin_for_checkpoint(path, sample=0, k=8)
+    np.testing.assert_array_equal(a.w, b.w)
 
 
 def test_gguf_in_directory(model, tmp_path):

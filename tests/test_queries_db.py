@@ -42,6 +42,15 @@ def assert_rows(df: pd.DataFrame, expected: list[tuple], columns: list[str] | No
                 assert gv == ev, (g, e)
 
 
+def test_named_functions_match_run_query(graph):
+    from neuromfa.queries import named
+
+    df = named.strongest_synapses(store=graph, graph=G0, kind="input", limit=2)
+    pd.testing.assert_frame_equal(
+        df, run_query("strongest-synapses", store=graph, graph=G0, kind="input", limit=2))
+    assert list(named.checkpoints(store=graph, model="tiny").step) == [0, 100]
+
+
 def test_every_query_returns_its_declared_columns(graph):
     for info in list_queries():
         df = run_query(info.name, store=graph)

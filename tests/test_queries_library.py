@@ -199,6 +199,10 @@ def test_parse_assignments_and_json_values():
     ("FOREACH (i IN [1] | CREATE (:A))", ["FOREACH", "CREATE"]),
     ("LOAD CSV FROM 'file:///x' AS row RETURN row", ["LOAD CSV"]),
     ("UNWIND [1] AS i CALL { WITH i RETURN i AS j } IN TRANSACTIONS RETURN j", ["IN TRANSACTIONS"]),
+    ("CALL db.createLabel('X')", ["CALL db.createLabel"]),
+    ("CALL db.index.fulltext.createNodeIndex('i', ['A'], ['x'])", ["CALL db.index.fulltext.createNodeIndex"]),
+    ("CALL db.labels() YIELD label RETURN label", []),
+    ("CALL { MATCH (n) RETURN n } RETURN n", []),
     # names that only look like write words
     ("MATCH (n:Create) WHERE n.set = 1 RETURN n.delete AS `merge`, {remove: 1} AS m", []),
     ("MATCH (n) WHERE n.note = 'CREATE (x)' RETURN n // SET\n", []),
@@ -262,3 +266,20 @@ def test_wide_rows_switch_to_one_line_per_column():
     assert len(narrow.rows) == len(RESULT.rows)
     wide = table_for(RESULT, width=200)
     assert [str(c.header) for c in wide.columns] == RESULT.columns
+
+
+def test_every_named_query_is_a_python_function_with_its_signature():
+    import inspect
+
+    from neuromfa.queries import named
+
+    assert dir(named) == sorted(q.name.replace("-", "_") for q in list_queries())
+    fn = named.strongest_synapses
+    sig = inspect.signature(fn)
+    assert list(sig.parameters) == ["graph", "kind", "block", "limit", "learned_only", "store"]
+    assert sig.parameters["limit"].default == 20 and sig.parameters["kind"].default == "mlp_hidden"
+    assert "layer kind of the source neurons" in fn.__doc__ and "src_index" in fn.__doc__
+    with pytest.raises(ConfigError, match="'limit'"):
+        fn(limit="many")  # typed before any database is opened
+    with pytest.raises(AttributeError, match="no named query function"):
+        named.no_such_query

@@ -1,0 +1,79 @@
+"""`neuromfa demo`: the main job, end to end on the configured (default: local) database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from neuromfa.cli.common import cli_store, err_console
+
+console = Console(highlight=False)
+
+
+def _pm(mean, std) -> str:
+    if mean is None or mean != mean:
+        return "-"
+    return f"{mean:.4f}" if std is None or std != std else f"{mean:.4f} ± {std:.4f}"
+
+
+def _table(result) -> Table:
+    table = Table(title=f"{result.mode}: alpha_0, width and E per step (mean ± std over samples)")
+    for col in ("step", "val_loss", "token acc", "alpha_0", "width", "E"):
+        table.add_column(col, justify="right")
+    for r in result.table:
+        table.add_row(
+            str(r["step"]),
+            f"{r['val_loss']:.3f}" if r.get("val_loss") == r.get("val_loss") and r.get("val_loss") is not None else "-",
+            f"{r['token_accuracy']:.3f}" if r.get("token_accuracy") is not None else "-",
+            _pm(r["alpha0_mean"], r["alpha0_std"]), _pm(r["width_mean"], r["width_std"]),
+            _pm(r["E_mean"], r["E_std"]),
+        )
+    return table
+
+
+def demo(
+    out: Path = typer.Option(Path("neuromfa-demo"), "--out", help="Folder for the trained run and the figures."),
+    preset: str = typer.Option("tiny", "--preset", help="Training preset: tiny (about a minute) or small."),
+    samples: int = typer.Option(3, "--samples", min=1, help="Samples (SNINs) per checkpoint."),
+    neurons: int = typer.Option(32, "--neurons", "-k", min=1, help="Neurons per layer per sample."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Analysis worker processes."),
+) -> None:
+    """Train a small model offline, ingest its checkpoints, analyse them, print the table, draw the figures."""
+    from neuromfa.demo import run_demo
+
+    with cli_store() as store, Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def bar(name: str, total=None):
+            if name not in tasks:
+                tasks[name] = progress.add_task(name, total=total)
+            return tasks[name]
+
+        def train_progress(p):
+            progress.update(bar("train", p.total), completed=p.step, total=p.total)
+
+        report = run_demo(
+            store, out, preset=preset, samples=samples, k=neurons, workers=workers,
+            stage=lambda msg: progress.console.print(f"[cyan]>[/] {msg}"),
+            train_progress=train_progress,
+            on_graph=lambda gid, written: progress.advance(bar("ingest graphs")),
+            on_outcome=lambda o: progress.advance(bar("analysis jobs")),
+        )
+    for result in report.results:
+        console.print(_table(result))
+        if result.spearman_E_val_loss is not None:
+            console.print(f"Spearman correlation of E with validation loss ({result.mode}): "
+                          f"{result.spearman_E_val_loss:+.3f} (p = {result.spearman_p:.2g})")
+    console.print("figures: " + ", ".join(str(p) for p in report.figures if p.suffix == ".png"))
+    console.print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

@@ -1,0 +1,70 @@
+"""`neuromfa plot spectrum|emergence|nfd --model NAME --out FILE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from neuromfa.cli.common import cli_store, err_console
+
+plot_app = typer.Typer(help="Draw figures of stored analyses (PNG and SVG).", no_args_is_help=True)
+
+MODE_HELP = "Analysis mode to draw (one-hop, shortest-path, layered)."
+
+
+def _done(summary) -> None:
+    err_console.print("wrote " + ", ".join(str(p) for p in summary.paths))
+
+
+@plot_app.command()
+def spectrum(
+    model: str = typer.Option(..., "--model"),
+    out: Path = typer.Option(..., "--out", help="Output file; .png and .svg are written."),
+    mode: str = typer.Option("shortest-path", "--mode", help=MODE_HELP),
+) -> None:
+    """f(alpha) spectra over training: one curve per step, band over samples."""
+    from neuromfa.plots.data import spectra_frame
+    from neuromfa.plots.spectrum import plot_spectra
+
+    with cli_store() as store:
+        df = spectra_frame(store, model, mode)
+    _done(plot_spectra(df, out))
+
+
+@plot_app.command()
+def emergence(
+    model: str = typer.Option(..., "--model"),
+    out: Path = typer.Option(..., "--out", help="Output file; .png and .svg are written."),
+    mode: str = typer.Option("shortest-path", "--mode", help=MODE_HELP),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Checkpoint metric on the second axis (default val_loss if stored)."),
+    reference_step: Optional[int] = typer.Option(None, "--reference-step", help="t0 of E (default the earliest step)."),
+) -> None:
+    """alpha_0, width and E against step, with a checkpoint metric on a second axis."""
+    from neuromfa.plots.data import emergence_and_metrics
+    from neuromfa.plots.emergence import plot_emergence
+
+    with cli_store() as store:
+        table, metrics = emergence_and_metrics(store, model, mode, reference_step)
+    _done(plot_emergence(table, out, metric=metric, metrics_df=metrics if len(metrics) else None))
+
+
+@plot_app.command()
+def nfd(
+    model: str = typer.Option(..., "--model"),
+    out: Path = typer.Option(..., "--out", help="Output file; .png and .svg are written."),
+    mode: str = typer.Option("shortest-path", "--mode", help=MODE_HELP),
+    step: Optional[int] = typer.Option(None, "--step", help="Checkpoint step (default the last analysed)."),
+) -> None:
+    """Node fractal dimension distribution per layer kind."""
+    from neuromfa.plots.data import nfd_frame
+    from neuromfa.plots.nfd import plot_nfd
+
+    with cli_store() as store:
+        df = nfd_frame(store, model, mode, step)
+    _done(plot_nfd(df, out))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(plot_app, name="plot")

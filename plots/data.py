@@ -1,0 +1,48 @@
+"""The frames the plots draw, read from the database (one analysis per graph: its headline
+analysis in the chosen mode, else the newest)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from neuromfa.analysis.tables import checkpoint_metrics, emergence_frame
+from neuromfa.errors import AnalysisError
+from neuromfa.store.statements import cypher
+
+
+def current_analyses(store, model: str, mode: str | None) -> pd.DataFrame:
+    """One row per analysed graph: step, sample, aid, alpha, f."""
+    df = pd.DataFrame(store.read(cypher("spectra_rows"), model=model, mode=mode))
+    if df.empty:
+        raise AnalysisError(f"model {model!r} has no analysis{f' in {mode} mode' if mode else ''} to plot",
+                            f"run `neuromfa analyze --model {model}` first")
+    df["_headline"] = df["aid"] == df["headline"]
+    df = df.sort_values(["_headline", "created"]).drop_duplicates("gid", keep="last")
+    return df.sort_values(["step", "sample"]).reset_index(drop=True)
+
+
+def spectra_frame(store, model: str, mode: str | None = "shortest-path") -> pd.DataFrame:
+    return current_analyses(store, model, mode)[["step", "sample", "alpha", "f"]]
+
+
+def nfd_frame(store, model: str, mode: str | None = "shortest-path", step: int | None = None) -> pd.DataFrame:
+    """Per measured neuron: kind, block, nfd (NaN when not eligible), mass; ``step`` default the last."""
+    df = current_analyses(store, model, mode)
+    step = int(df["step"].max()) if step is None else step
+    aids = df.loc[df["step"] == step, "aid"].tolist()
+    if not aids:
+        raise AnalysisError(f"model {model!r} has no analysis at step {step}",
+                            f"analysed steps: {', '.join(map(str, sorted(df['step'].unique())))}")
+    rows = store.read(cypher("nfd_rows"), aids=aids)[0]["rows"]
+    out = pd.DataFrame(rows, columns=["kind", "block", "nfd", "mass"])
+    out["nfd"] = pd.to_numeric(out["nfd"], errors="coerce")
+    return out
+
+
+def emergence_and_metrics(store, model: str, mode: str | None = "shortest-path",
+                          reference_step: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The emergence table and the checkpoint metrics in long form (step, metric, value)."""
+    table = emergence_frame(store, model, reference_step=reference_step, mode=mode)
+    wide = checkpoint_metrics(store, model)
+    long = wide.melt(id_vars="step", var_name="metric", value_name="value").dropna()
+    return table, long
