@@ -19,7 +19,7 @@ from neuromfa.analysis.worker import JobOutcome, run_job
 from neuromfa.analysis.jobs import worker_id
 from neuromfa.errors import ConfigError, NeuromfaError
 from neuromfa.settings import DatabaseSettings
-from neuromfa.store.connection import Store, open_store
+from neuromfa.store.connection import Store, database_settings, open_store
 
 ExecutorName = Literal["local", "ray"]
 EXECUTORS: tuple[str, ...] = ("local", "ray")
@@ -30,6 +30,8 @@ _store_settings: DatabaseSettings | None = None
 
 def _process_store(settings: DatabaseSettings | None) -> Store:
     global _store, _store_settings
+    # None means "from the environment", which may have changed since the Store was opened
+    settings = settings if settings is not None else database_settings()
     if _store is None or settings != _store_settings:
         if _store is not None:
             _store.close()

@@ -1,7 +1,6 @@
 """Ingest a model or a training run: every checkpoint x every sample -> one stored SNIN.
 
-Each checkpoint file is opened once (memory-mapped); each sample reads only its rows and
-columns. Graphs already stored (same gid) are skipped before any weight is read, so a re-run
+Each checkpoint file is opened once; each sample reads only its sampled rows and columns. Graphs already stored (same gid) are skipped before any weight is read, so a re-run
 is cheap.
 """
 
