@@ -6,8 +6,8 @@ One pass over the layers carries a "front" matrix [active sources, nodes of laye
 pushed through the dense distance matrix of the transition L -> L + 1 (min-plus product,
 batched with torch, chunked to bound memory), the nodes of layer L join as new sources (their
 rows are their out-edge distances), entries above T are cut (inf), and sources with nothing
-left within T drop out. Cutting at T is
-exact because every edge has d >= 1: a path that has left the box never comes back.
+left within T drop out. Cutting at T is exact because every edge has d >= 1: a path that has
+left the box never comes back.
 
 The recursion adds the same float64 numbers in the same order as Dijkstra (distance of the
 predecessor plus the edge), so the masses equal ``shortest_path`` exactly, not approximately
@@ -25,8 +25,10 @@ import torch
 from neuromfa.analysis.band import Edges
 from neuromfa.errors import AnalysisError
 
-# Elements of the [rows, a, b] min-plus intermediate per chunk (float64).
-CHUNK_CELLS_CPU = 1 << 16  # 512 KiB temporaries stay in cache: 3x faster than 32 MiB ones
+# Elements of the [rows, a, b] min-plus intermediate per chunk (float64). On the CPU 2 MiB
+# temporaries were 2-3x faster than 32 MiB ones (cache) and than 0.5 MiB ones at k = 128
+# (per-call overhead). On a GPU larger chunks (512 MiB) amortise kernel launches.
+CHUNK_CELLS_CPU = 1 << 18
 CHUNK_CELLS_GPU = 1 << 26
 # torch intra-op threads on the CPU path. The per-layer ops are small (~10^5 elements): OpenMP
 # threads gain little and, on a busy machine or beside other worker processes, their spin-waits

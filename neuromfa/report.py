@@ -1,0 +1,269 @@
+"""A model's report: one self-contained HTML page (CSS inline, figures as inlined PNG, no script,
+nothing fetched) with the model's summary, the emergence table, the figures of `neuromfa plot`
+and the per-graph results, all read from the database.
+
+    from neuromfa.report import write_report
+    info = write_report(store, "demo-tiny", "out/")      # out/demo-tiny-report.html
+
+A part that cannot be drawn (no analysis in the mode yet, analyses with mixed parameters, no
+eligible neuron, ...) becomes a note on the page and in ``ReportInfo.notes``; only an unknown
+model is an error.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel
+from scipy.stats import spearmanr
+
+from neuromfa.analysis.tables import checkpoint_metrics, results_frame
+from neuromfa.errors import ConfigError, NeuromfaError, NotFoundError
+from neuromfa.plots.data import emergence_and_metrics, nfd_frame, spectra_frame
+from neuromfa.plots.emergence import emergence_figure
+from neuromfa.plots.nfd import nfd_figure
+from neuromfa.plots.spectrum import spectrum_figure
+from neuromfa.queries import run_query
+from neuromfa.report_html import (
+    FigureImage, Section, Table, figure_html, figure_image, fmt, fmt_pm, frame_table, key_value_html,
+    note_html, page_html, table_html,
+)
+from neuromfa.store.statements import cypher
+
+# Emergence-frame columns shown in fixed places; any other column is a checkpoint metric.
+EMERGENCE_BASE = ("step", "mode", "n_samples", "n_passed", "alpha0_mean", "alpha0_std", "width_mean",
+                  "width_std", "E", "E_mean", "E_std", "n_paired")
+RESULT_LABELS = {"alpha0": "α₀", "r2_min": "min R²", "nodes_used": "nodes used", "edges_used": "edges used",
+                 "passed_filter": "passed filter", "threshold": "T"}
+STEP_LIST_MAX = 24  # longer step lists show their first and last steps only
+
+
+class ReportInfo(BaseModel):
+    """What `write_report` wrote."""
+
+    path: Path
+    model: str
+    mode: str | None
+    steps: list[int]  # the steps of the emergence table (analysed steps); [] when none
+    tables: list[str]  # ids of the tables on the page
+    figures: list[str]  # ids of the figures on the page
+    notes: list[str] = []  # parts left out, and why
+
+
+def report_path(out_dir: str | Path, model: str) -> Path:
+    # ':' is legal in a model name but not in a file name everywhere
+    return Path(out_dir).expanduser() / f"{model.replace(':', '_')}-report.html"
+
+
+def model_summary(store, model: str) -> dict:
+    """The model-summary query's row for ``model`` plus its source; NotFoundError when absent."""
+    rows = run_query("model-summary", store=store, model=model)
+    if rows.empty:
+        raise NotFoundError(f"no model {model!r} in the database",
+                            "`neuromfa query model-summary` lists the stored models")
+    summary = rows.iloc[0].to_dict()
+    stored = store.read(cypher("get_model"), name=model)
+    summary["source"] = stored[0]["source"] if stored else None
+    return summary
+
+
+def step_list(steps: list[int]) -> str:
+    if len(steps) <= STEP_LIST_MAX:
+        return ", ".join(fmt(s) for s in steps) or "–"
+    half = STEP_LIST_MAX // 2
+    return f"{', '.join(fmt(s) for s in steps[:half])}, …, {', '.join(fmt(s) for s in steps[-half:])}"
+
+
+def summary_pairs(summary: dict, steps: list[int], metrics: list[str]) -> list[tuple[str, str]]:
+    def span() -> str:
+        if summary["first_step"] is None:
+            return "–"
+        return f"{fmt(summary['first_step'])} to {fmt(summary['last_step'])}"
+
+    return [
+        ("model", fmt(summary["model"])),
+        ("architecture", fmt(summary["arch"])),
+        ("hidden size", fmt(summary["hidden"])),
+        ("blocks", fmt(summary["blocks"])),
+        ("parameters", fmt(summary["params"])),
+        ("source", fmt(summary["source"])),
+        ("checkpoints", f"{fmt(summary['checkpoints'])} (steps {span()})"),
+        ("steps", step_list(steps)),
+        ("checkpoint metrics", ", ".join(metrics) or "none stored"),
+        ("graphs", f"{fmt(summary['graphs'])} ({fmt(summary['samples'])} samples)"),
+        ("stored neurons / synapses", f"{fmt(summary['nodes'])} / {fmt(summary['edges'])}"),
+        ("analysed graphs", fmt(summary["analysed_graphs"])),
+        ("analyses", fmt(summary["analyses"])),
+        ("analysis jobs (failed)", f"{fmt(summary['jobs'])} ({fmt(summary['failed_jobs'])})"),
+    ]
+
+
+def modes_table(store, model: str) -> Table | None:
+    """Stored analyses per mode: how many, of how many graphs and steps, how many passed."""
+    every = results_frame(store, model, all_analyses=True)
+    every = every[every["aid"].notna()]
+    if every.empty:
+        return None
+    by = every.groupby("mode").agg(analyses=("aid", "size"), graphs=("gid", "nunique"),
+                                   steps=("step", "nunique"), passed=("passed_filter", "sum"))
+    by = by.reset_index()
+    by["parameter sets"] = every.groupby("mode")["params"].nunique().to_numpy()
+    return frame_table(by, "modes", "Analyses by mode", {"passed": "passed filter"})
+
+
+def emergence_table(table: pd.DataFrame, mode: str | None) -> Table:
+    metrics = [c for c in table.columns if c not in EMERGENCE_BASE]
+    shown = pd.DataFrame({"step": table["step"]})
+    for m in metrics:
+        shown[m] = table[m]
+    shown["n samples"] = table["n_samples"]
+    shown["passed filter"] = table["n_passed"]
+    shown["α₀ mean ± std"] = [fmt_pm(m, s) for m, s in zip(table["alpha0_mean"], table["alpha0_std"])]
+    shown["width mean ± std"] = [fmt_pm(m, s) for m, s in zip(table["width_mean"], table["width_std"])]
+    shown["E of the means"] = table["E"]
+    shown["E mean ± std"] = [fmt_pm(m, s) for m, s in zip(table["E_mean"], table["E_std"])]
+    shown["paired samples"] = table["n_paired"]
+    ref = fmt(table["step"].iloc[0]) if len(table) else "–"
+    caption = (f"Per checkpoint step, over its {mode or 'current'} analyses. α₀ and width: mean ± std "
+               f"(ddof 0) over the samples that passed the filter. E(t) = (w(t) / w(t0)) · ln(α₀(t0) / α₀(t)) "
+               f"with t0 = step {ref}: 'E of the means' from the step means, 'E mean ± std' over the samples "
+               f"present at t and t0 (paired samples). Other columns are the checkpoint's stored metrics.")
+    return frame_table(shown, "emergence", "Emergence over training", caption=caption,
+                       numeric=[True] * len(shown.columns))
+
+
+def spearman_text(table: pd.DataFrame) -> str | None:
+    """Spearman rank correlation of E (per-sample mean) with val_loss over the steps."""
+    if "val_loss" not in table or len(table) < 3 or table["E_mean"].isna().all():
+        return None
+    res = spearmanr(table["E_mean"], table["val_loss"], nan_policy="omit")
+    rho, p = float(res.statistic), float(res.pvalue)
+    if math.isnan(rho):
+        return None
+    return f"Spearman rank correlation of E (mean over samples) with val_loss over {len(table)} steps: " \
+           f"ρ = {fmt(rho)} (p = {fmt(p)})."
+
+
+def results_table(store, model: str, mode: str | None) -> Table:
+    df = results_frame(store, model, mode=mode).drop(columns=["aid"])
+    df = df[["step", "sample", "gid"] + [c for c in df.columns if c not in ("step", "sample", "gid")]]
+    caption = ("One row per stored graph: its headline analysis" + (f" in {mode} mode" if mode else "")
+               + ", else the newest; graphs without one have empty values. min R² is the worst fit of "
+                 "the box-counting regressions over q; T the distance threshold.")
+    return frame_table(df, "results", "Results per graph", RESULT_LABELS, caption=caption)
+
+
+class _Page:
+    """Sections and notes collected while reading the database."""
+
+    def __init__(self) -> None:
+        self.sections: list[Section] = []
+        self.tables: list[str] = []
+        self.figures: list[str] = []
+        self.notes: list[str] = []
+
+    def note(self, what: str, exc: NeuromfaError) -> str:
+        text = f"{what}: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
+        self.notes.append(text)
+        return note_html(text)
+
+    def table(self, table: Table) -> str:
+        self.tables.append(table.id)
+        return table_html(table)
+
+    def figure(self, image: FigureImage) -> str:
+        self.figures.append(image.id)
+        return figure_html(image)
+
+
+def _generated() -> str:
+    try:
+        ver = version("neuromfa")
+    except PackageNotFoundError:
+        ver = "(unknown version)"
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"generated {when} by neuromfa {ver}"
+
+
+def write_report(store, model: str, out_dir: str | Path, mode: str | None = "shortest-path",
+                 reference_step: int | None = None) -> ReportInfo:
+    """Write ``out_dir/<model>-report.html``; ``mode`` None = each graph's current analysis."""
+    summary = model_summary(store, model)
+    wide = checkpoint_metrics(store, model)
+    steps = sorted(int(s) for s in wide["step"])
+    page = _Page()
+
+    overview = key_value_html(summary_pairs(summary, steps, [c for c in wide.columns if c != "step"]), "summary")
+    page.tables.append("summary")
+    try:
+        modes = modes_table(store, model)
+        overview += "\n<h3>Analyses by mode</h3>\n" + (page.table(modes) if modes else "<p>none yet</p>")
+    except NeuromfaError as exc:
+        overview += page.note("analyses", exc)
+    page.sections.append(Section(id="overview", title="Model", html=overview))
+
+    mode_words = f"{mode} mode" if mode else "current analyses"
+    table_steps: list[int] = []
+    try:
+        table, metrics = emergence_and_metrics(store, model, mode, reference_step)
+    except NeuromfaError as exc:
+        page.sections.append(Section(id="emergence-section", title=f"Emergence ({mode_words})",
+                                     html=page.note("emergence", exc)))
+    else:
+        table_steps = [int(s) for s in table["step"]]
+        html = page.table(emergence_table(table, mode))
+        if (rho := spearman_text(table)) is not None:
+            html += f'<p class="caption">{rho}</p>'
+        try:
+            fig, drawn = emergence_figure(table, metrics_df=metrics if len(metrics) else None)
+            second = f"; dashed red: {drawn.metric} on the right axis" if drawn.metric else ""
+            html += page.figure(figure_image(
+                fig, "emergence-figure", "Emergence over training",
+                f"α₀, spectrum width w and E against training step, mean ± std over samples{second}."))
+        except NeuromfaError as exc:
+            html += page.note("emergence figure", exc)
+        page.sections.append(Section(id="emergence-section", title=f"Emergence ({mode_words})", html=html))
+
+    last_step: int | None = None
+    try:
+        spectra = spectra_frame(store, model, mode)
+        last_step = int(spectra["step"].max())
+        fig, drawn = spectrum_figure(spectra)
+        html = page.figure(figure_image(
+            fig, "spectra-figure", "Multifractal spectra",
+            f"f(α) per step: mean over samples with a ±1 std band; {len(drawn.steps)} steps"
+            + (f", {drawn.skipped_rows} non-finite spectra left out" if drawn.skipped_rows else "") + "."))
+    except NeuromfaError as exc:
+        html = page.note("spectra", exc)
+    page.sections.append(Section(id="spectra-section", title="f(α) spectra", html=html))
+
+    if last_step is not None:  # else the spectra note already says there is no analysis
+        try:
+            fig, drawn = nfd_figure(nfd_frame(store, model, mode, last_step))
+            html = page.figure(figure_image(
+                fig, "nfd-figure", "Node fractal dimension",
+                f"NFD per layer kind at step {fmt(last_step)}, the last analysed; "
+                f"{fmt(drawn.excluded)} ineligible neurons (no NFD) left out."))
+        except NeuromfaError as exc:
+            html = page.note("NFD", exc)
+        page.sections.append(Section(id="nfd-section", title="Node fractal dimension", html=html))
+
+    try:
+        html = page.table(results_table(store, model, mode))
+    except NeuromfaError as exc:
+        html = page.note("results", exc)
+    page.sections.append(Section(id="results-section", title=f"Results per graph ({mode_words})", html=html))
+
+    path = report_path(out_dir, model)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page_html(f"NeuroMFA report: {model}", _generated(), page.sections), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the report to {path}: {exc.strerror or exc}",
+                          "choose a writable --out folder") from None
+    return ReportInfo(path=path, model=model, mode=mode, steps=table_steps, tables=page.tables,
+                      figures=page.figures, notes=page.notes)
