@@ -14,7 +14,6 @@ import time
 import numpy as np
 
 from neuromfa.analysis.band import Edges, radius_bins, select_edges
-from neuromfa.analysis.layered import default_device, layered_hist
 from neuromfa.analysis.nfd import node_fractal_dimension
 from neuromfa.analysis.one_hop import one_hop_hist
 from neuromfa.analysis.results import EngineOutput
@@ -40,6 +39,8 @@ def box_hist(snin: SNIN, params: AnalysisParams, device: str | None = None) -> t
     if params.mode == "shortest-path":
         return shortest_path_hist(edges, params.threshold, bins), edges, "cpu"
     if params.mode == "layered":
+        from neuromfa.analysis.layered import default_device, layered_hist  # torch: only when used
+
         dev = str(device or default_device())
         return layered_hist(edges, snin.layer, params.threshold, bins, device=dev), edges, dev
     raise ConfigError(f"unknown analysis mode {params.mode!r}", "use one-hop, shortest-path or layered")

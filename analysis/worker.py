@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from neuromfa.analysis import jobs
 from neuromfa.analysis.engine import analyze_snin
 from neuromfa.analysis.pull import pull_snin
-from neuromfa.analysis.writeback import JobLost, analysis_record, measured_rows, write_back
+from neuromfa.analysis.writeback import JobLost, analysis_record, job_lost, measured_rows, write_back
 from neuromfa.errors import DatabaseError, NeuromfaError
 
 # Progress recorded on the Job at each stage boundary.
@@ -99,8 +99,8 @@ def execute(store, job: jobs.JobInfo, token: str, worker: str) -> JobOutcome:
 
     def check(hb: Heartbeat) -> None:
         if hb.lost:
-            now = jobs.get_job(store, job.jid)
-            raise JobLost(f"job {job.jid} is {now.status} and no longer held by this worker", now.status)
+            now = _quietly(lambda: jobs.get_job(store, job.jid))
+            raise job_lost(job.jid, now.status if now else None)
 
     try:
         with Heartbeat(store, job.jid, token) as hb:

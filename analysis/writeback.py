@@ -59,15 +59,20 @@ def measured_rows(snin: SNIN, gid: str, out: EngineOutput) -> list[list]:
     return [list(r) for r in zip(uids, nfd, np.asarray(out.mass_T, dtype=np.int64).tolist())]
 
 
+def job_lost(jid: str, status: str | None) -> JobLost:
+    """The error of a worker that no longer holds job ``jid`` (now ``status``; None: deleted)."""
+    if status is None:
+        return JobLost(f"job {jid} was deleted; its results were not written", "missing")
+    if status == "cancelled":
+        return JobLost(f"job {jid} was cancelled; its results were not written", "cancelled")
+    return JobLost(f"job {jid} was taken over by another worker (now {status}); "
+                   "its results were not written by this one", status)
+
+
 def _check_job(tx, jid: str, token: str) -> None:
     row = tx.run(cypher("writeback_check"), jid=jid, token=token).single()
-    if row is None:
-        raise JobLost(f"job {jid} was deleted before its write-back", "missing")
-    if row["status"] == "cancelled":
-        raise JobLost(f"job {jid} was cancelled; its results were not written", "cancelled")
-    if row["status"] != "running" or row["claim"] != token:
-        raise JobLost(f"job {jid} was taken over by another worker (now {row['status']}); "
-                      "its results were not written by this one", row["status"])
+    if row is None or row["status"] != "running" or row["claim"] != token:
+        raise job_lost(jid, row["status"] if row else None)
 
 
 def _pause(jid: str | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pathlib import Path
 from typing import Optional
 
@@ -11,7 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from neuromfa.training.presets import PRESETS
-from neuromfa.training.train_example import RunInfo, TrainProgress, train_example
+
+if TYPE_CHECKING:
+    from neuromfa.training.train_example import RunInfo, TrainProgress
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -63,6 +67,8 @@ def train_example_cmd(
             elif p.phase == "train" and note == "loading corpus":
                 note = ""
             bar.update(task, total=p.total, completed=p.step, note=note)
+
+        from neuromfa.training.train_example import train_example  # torch: only when used
 
         info = train_example(out_dir, preset=preset, corpus=corpus, seed=seed, progress=report, overwrite=overwrite)
     _print_run(info)

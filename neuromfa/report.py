@@ -29,7 +29,7 @@ from neuromfa.plots.nfd import nfd_figure
 from neuromfa.plots.spectrum import spectrum_figure
 from neuromfa.queries import run_query
 from neuromfa.report_html import (
-    FigureImage, Section, Table, figure_html, figure_image, fmt, fmt_pm, frame_table, key_value_html,
+    FigureImage, Section, Table, caption_html, figure_html, figure_image, fmt, fmt_pm, frame_table, key_value_html,
     note_html, page_html, table_html,
 )
 from neuromfa.store.statements import cypher
@@ -112,10 +112,10 @@ def modes_table(store, model: str) -> Table | None:
                                    steps=("step", "nunique"), passed=("passed_filter", "sum"))
     by = by.reset_index()
     by["parameter sets"] = every.groupby("mode")["params"].nunique().to_numpy()
-    return frame_table(by, "modes", "Analyses by mode", {"passed": "passed filter"})
+    return frame_table(by, "modes", {"passed": "passed filter"})
 
 
-def emergence_table(table: pd.DataFrame, mode: str | None) -> Table:
+def emergence_table(table: pd.DataFrame, mode: str | None, reference_step: int | None) -> Table:
     metrics = [c for c in table.columns if c not in EMERGENCE_BASE]
     shown = pd.DataFrame({"step": table["step"]})
     for m in metrics:
@@ -127,12 +127,12 @@ def emergence_table(table: pd.DataFrame, mode: str | None) -> Table:
     shown["E of the means"] = table["E"]
     shown["E mean ± std"] = [fmt_pm(m, s) for m, s in zip(table["E_mean"], table["E_std"])]
     shown["paired samples"] = table["n_paired"]
-    ref = fmt(table["step"].iloc[0]) if len(table) else "–"
+    ref = fmt(table["step"].min() if reference_step is None else reference_step)
     caption = (f"Per checkpoint step, over its {mode or 'current'} analyses. α₀ and width: mean ± std "
                f"(ddof 0) over the samples that passed the filter. E(t) = (w(t) / w(t0)) · ln(α₀(t0) / α₀(t)) "
                f"with t0 = step {ref}: 'E of the means' from the step means, 'E mean ± std' over the samples "
                f"present at t and t0 (paired samples). Other columns are the checkpoint's stored metrics.")
-    return frame_table(shown, "emergence", "Emergence over training", caption=caption,
+    return frame_table(shown, "emergence", caption=caption,
                        numeric=[True] * len(shown.columns))
 
 
@@ -154,11 +154,11 @@ def results_table(store, model: str, mode: str | None) -> Table:
     caption = ("One row per stored graph: its headline analysis" + (f" in {mode} mode" if mode else "")
                + ", else the newest; graphs without one have empty values. min R² is the worst fit of "
                  "the box-counting regressions over q; T the distance threshold.")
-    return frame_table(df, "results", "Results per graph", RESULT_LABELS, caption=caption)
+    return frame_table(df, "results", RESULT_LABELS, caption=caption)
 
 
 class _Page:
-    """Sections and notes collected while reading the database."""
+    """Sections, table and figure ids, and notes collected while reading the database."""
 
     def __init__(self) -> None:
         self.sections: list[Section] = []
@@ -179,6 +179,82 @@ class _Page:
         self.figures.append(image.id)
         return figure_html(image)
 
+    def section(self, id: str, title: str, html: str) -> None:
+        self.sections.append(Section(id=id, title=title, html=html))
+
+
+def _overview(page: _Page, store, model: str) -> None:
+    summary = model_summary(store, model)
+    wide = checkpoint_metrics(store, model)
+    steps = sorted(int(s) for s in wide["step"])
+    html = key_value_html(summary_pairs(summary, steps, [c for c in wide.columns if c != "step"]), "summary")
+    page.tables.append("summary")
+    try:
+        modes = modes_table(store, model)
+        html += "\n<h3>Analyses by mode</h3>\n" + (page.table(modes) if modes else "<p>none yet</p>")
+    except NeuromfaError as exc:
+        html += page.note("analyses", exc)
+    page.section("overview", "Model", html)
+
+
+def _emergence(page: _Page, store, model: str, mode: str | None, reference_step: int | None,
+               title: str) -> list[int]:
+    """The emergence table and figure; returns the table's steps."""
+    try:
+        table, metrics = emergence_and_metrics(store, model, mode, reference_step)
+    except NeuromfaError as exc:
+        page.section("emergence-section", title, page.note("emergence", exc))
+        return []
+    html = page.table(emergence_table(table, mode, reference_step))
+    if (rho := spearman_text(table)) is not None:
+        html += caption_html(rho)
+    try:
+        fig, drawn = emergence_figure(table, metrics_df=metrics if len(metrics) else None)
+        second = f"; dashed red: {drawn.metric} on the right axis" if drawn.metric else ""
+        html += page.figure(figure_image(
+            fig, "emergence-figure", "Emergence over training",
+            f"α₀, spectrum width w and E against training step, mean ± std over samples{second}."))
+    except NeuromfaError as exc:
+        html += page.note("emergence figure", exc)
+    page.section("emergence-section", title, html)
+    return [int(s) for s in table["step"]]
+
+
+def _spectra_and_nfd(page: _Page, store, model: str, mode: str | None) -> None:
+    try:
+        spectra = spectra_frame(store, model, mode)
+    except NeuromfaError as exc:  # no analysis at all: one note, no NFD section
+        page.section("spectra-section", "f(α) spectra", page.note("spectra", exc))
+        return
+    try:
+        fig, drawn = spectrum_figure(spectra)
+        skipped = f", {drawn.skipped_rows} non-finite spectra left out" if drawn.skipped_rows else ""
+        html = page.figure(figure_image(
+            fig, "spectra-figure", "Multifractal spectra",
+            f"f(α) per step: mean over samples with a ±1 std band; {len(drawn.steps)} steps{skipped}."))
+    except NeuromfaError as exc:
+        html = page.note("spectra", exc)
+    page.section("spectra-section", "f(α) spectra", html)
+
+    last_step = int(spectra["step"].max())
+    try:
+        fig, drawn = nfd_figure(nfd_frame(store, model, mode, last_step))
+        html = page.figure(figure_image(
+            fig, "nfd-figure", "Node fractal dimension",
+            f"NFD per layer kind at step {fmt(last_step)}, the last analysed; "
+            f"{fmt(drawn.excluded)} ineligible neurons (no NFD) left out."))
+    except NeuromfaError as exc:
+        html = page.note("NFD", exc)
+    page.section("nfd-section", "Node fractal dimension", html)
+
+
+def _results(page: _Page, store, model: str, mode: str | None, title: str) -> None:
+    try:
+        html = page.table(results_table(store, model, mode))
+    except NeuromfaError as exc:
+        html = page.note("results", exc)
+    page.section("results-section", title, html)
+
 
 def _generated() -> str:
     try:
@@ -191,72 +267,15 @@ def _generated() -> str:
 
 def write_report(store, model: str, out_dir: str | Path, mode: str | None = "shortest-path",
                  reference_step: int | None = None) -> ReportInfo:
-    """Write ``out_dir/<model>-report.html``; ``mode`` None = each graph's current analysis."""
-    summary = model_summary(store, model)
-    wide = checkpoint_metrics(store, model)
-    steps = sorted(int(s) for s in wide["step"])
+    """Write ``out_dir/<model>-report.html`` (``:`` in the name becomes ``_``) and say what it
+    holds. ``mode`` None = each graph's current analysis; ``reference_step`` = t0 of E (default
+    the earliest analysed step). NotFoundError when the model is not stored."""
     page = _Page()
-
-    overview = key_value_html(summary_pairs(summary, steps, [c for c in wide.columns if c != "step"]), "summary")
-    page.tables.append("summary")
-    try:
-        modes = modes_table(store, model)
-        overview += "\n<h3>Analyses by mode</h3>\n" + (page.table(modes) if modes else "<p>none yet</p>")
-    except NeuromfaError as exc:
-        overview += page.note("analyses", exc)
-    page.sections.append(Section(id="overview", title="Model", html=overview))
-
+    _overview(page, store, model)
     mode_words = f"{mode} mode" if mode else "current analyses"
-    table_steps: list[int] = []
-    try:
-        table, metrics = emergence_and_metrics(store, model, mode, reference_step)
-    except NeuromfaError as exc:
-        page.sections.append(Section(id="emergence-section", title=f"Emergence ({mode_words})",
-                                     html=page.note("emergence", exc)))
-    else:
-        table_steps = [int(s) for s in table["step"]]
-        html = page.table(emergence_table(table, mode))
-        if (rho := spearman_text(table)) is not None:
-            html += f'<p class="caption">{rho}</p>'
-        try:
-            fig, drawn = emergence_figure(table, metrics_df=metrics if len(metrics) else None)
-            second = f"; dashed red: {drawn.metric} on the right axis" if drawn.metric else ""
-            html += page.figure(figure_image(
-                fig, "emergence-figure", "Emergence over training",
-                f"α₀, spectrum width w and E against training step, mean ± std over samples{second}."))
-        except NeuromfaError as exc:
-            html += page.note("emergence figure", exc)
-        page.sections.append(Section(id="emergence-section", title=f"Emergence ({mode_words})", html=html))
-
-    last_step: int | None = None
-    try:
-        spectra = spectra_frame(store, model, mode)
-        last_step = int(spectra["step"].max())
-        fig, drawn = spectrum_figure(spectra)
-        html = page.figure(figure_image(
-            fig, "spectra-figure", "Multifractal spectra",
-            f"f(α) per step: mean over samples with a ±1 std band; {len(drawn.steps)} steps"
-            + (f", {drawn.skipped_rows} non-finite spectra left out" if drawn.skipped_rows else "") + "."))
-    except NeuromfaError as exc:
-        html = page.note("spectra", exc)
-    page.sections.append(Section(id="spectra-section", title="f(α) spectra", html=html))
-
-    if last_step is not None:  # else the spectra note already says there is no analysis
-        try:
-            fig, drawn = nfd_figure(nfd_frame(store, model, mode, last_step))
-            html = page.figure(figure_image(
-                fig, "nfd-figure", "Node fractal dimension",
-                f"NFD per layer kind at step {fmt(last_step)}, the last analysed; "
-                f"{fmt(drawn.excluded)} ineligible neurons (no NFD) left out."))
-        except NeuromfaError as exc:
-            html = page.note("NFD", exc)
-        page.sections.append(Section(id="nfd-section", title="Node fractal dimension", html=html))
-
-    try:
-        html = page.table(results_table(store, model, mode))
-    except NeuromfaError as exc:
-        html = page.note("results", exc)
-    page.sections.append(Section(id="results-section", title=f"Results per graph ({mode_words})", html=html))
+    steps = _emergence(page, store, model, mode, reference_step, f"Emergence ({mode_words})")
+    _spectra_and_nfd(page, store, model, mode)
+    _results(page, store, model, mode, f"Results per graph ({mode_words})")
 
     path = report_path(out_dir, model)
     try:
@@ -265,5 +284,5 @@ def write_report(store, model: str, out_dir: str | Path, mode: str | None = "sho
     except OSError as exc:
         raise ConfigError(f"cannot write the report to {path}: {exc.strerror or exc}",
                           "choose a writable --out folder") from None
-    return ReportInfo(path=path, model=model, mode=mode, steps=table_steps, tables=page.tables,
+    return ReportInfo(path=path, model=model, mode=mode, steps=steps, tables=page.tables,
                       figures=page.figures, notes=page.notes)

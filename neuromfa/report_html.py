@@ -51,7 +51,6 @@ class Table(BaseModel):
     """A table ready to print: column labels and rows of already formatted text."""
 
     id: str
-    title: str
     columns: list[str]
     rows: list[list[str]]
     numeric: list[bool]  # right-align the column
@@ -62,12 +61,12 @@ def numeric_columns(df: pd.DataFrame) -> list[bool]:
     return [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
 
 
-def frame_table(df: pd.DataFrame, id: str, title: str, labels: dict[str, str] | None = None,
+def frame_table(df: pd.DataFrame, id: str, labels: dict[str, str] | None = None,
                 caption: str = "", numeric: Sequence[bool] | None = None) -> Table:
     """A DataFrame whose cells are raw values (formatted with ``fmt``) or already text."""
     labels = labels or {}
     rows = [[v if isinstance(v, str) else fmt(v) for v in rec] for rec in df.itertuples(index=False)]
-    return Table(id=id, title=title, columns=[labels.get(str(c), str(c)) for c in df.columns], rows=rows,
+    return Table(id=id, columns=[labels.get(str(c), str(c)) for c in df.columns], rows=rows,
                  numeric=list(numeric) if numeric is not None else numeric_columns(df), caption=caption)
 
 
@@ -78,7 +77,7 @@ def table_html(table: Table) -> str:
     head = "".join(f"<th{cls(i)}>{escape(c)}</th>" for i, c in enumerate(table.columns))
     body = "\n".join("<tr>" + "".join(f"<td{cls(i)}>{escape(v)}</td>" for i, v in enumerate(row)) + "</tr>"
                      for row in table.rows)
-    caption = f'<p class="caption">{escape(table.caption)}</p>' if table.caption else ""
+    caption = caption_html(table.caption) if table.caption else ""
     html = (f'<div class="scroll"><table id="{escape(table.id)}">\n<thead><tr>{head}</tr></thead>\n'
             f"<tbody>\n{body}\n</tbody></table></div>{caption}")
     if len(table.rows) > OPEN_ROWS:
@@ -126,8 +125,8 @@ h1 { font-size: 1.55em; margin-bottom: 0.1em; }
 h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; padding-bottom: 0.15em; margin-top: 1.8em; }
 .meta { color: #666; font-size: 0.88em; margin-top: 0; }
 table { border-collapse: collapse; font-size: 0.88em; margin: 0.4em 0; }
-th, td { padding: 0.22em 0.7em; border-bottom: 1px solid #e3e3e3; text-align: left; white-space: nowrap; }
-thead th { background: #f2f2f2; border-bottom: 2px solid #bbb; }
+th, td { padding: 0.22em 0.6em; border-bottom: 1px solid #e3e3e3; text-align: left; white-space: nowrap; }
+thead th { background: #f2f2f2; border-bottom: 2px solid #bbb; white-space: normal; vertical-align: bottom; }
 table.kv th { background: none; font-weight: 600; color: #444; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:nth-child(even) td { background: #fafafa; }
@@ -147,6 +146,10 @@ class Section(BaseModel):
     id: str
     title: str
     html: str
+
+
+def caption_html(text: str) -> str:
+    return f'<p class="caption">{escape(text)}</p>'
 
 
 def note_html(text: str) -> str:

@@ -1,0 +1,292 @@
+"""`neuromfa report`: the page holds the stored values, is self-contained, and renders in headless
+Chromium (Debian's chromium package) with every figure loaded."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+from neuromfa import api
+from neuromfa.analysis.tables import emergence_frame, results_frame
+from neuromfa.errors import NotFoundError
+from neuromfa.ingest.build import snin_for_checkpoint
+from neuromfa.ingest.pipeline import ingest_path
+from neuromfa.report import write_report
+from neuromfa.report_html import fmt, frame_table, table_html
+
+from jobs_helpers import FIXTURE, settings_for, store_graph
+
+CHROMIUM = Path("/usr/bin/chromium")
+MODEL = "rep"
+# Three checkpoints of the fixture, each sampled with its own seeds so the values differ per step.
+STEPS = {0: 0, 10: 7, 100: 13}  # step -> seed_base
+VAL_LOSS = {0: 6.25, 10: 5.125, 100: 4.5}
+PM = " ± "
+CLI = [sys.executable, "-m", "neuromfa.cli"]
+
+
+class PageParser(HTMLParser):
+    """Tables by id (header cells, body rows of cell text) and every <img>'s attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, dict[str, list]] = {}
+        self.images: list[dict[str, str]] = []
+        self.tags: set[str] = set()
+        self._table: dict[str, list] | None = None
+        self._part = "body"
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        a = dict(attrs)
+        if tag == "table":
+            self._table = self.tables.setdefault(a.get("id") or f"table{len(self.tables)}", {"head": [], "rows": []})
+        elif tag in ("thead", "tbody"):
+            self._part = tag
+        elif tag == "tr" and self._table is not None:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        elif tag == "img":
+            self.images.append({k: v or "" for k, v in a.items()})
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self._table is not None:
+            if self._part == "thead":
+                self._table["head"] = self._row
+            else:
+                self._table["rows"].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse(html: str) -> PageParser:
+    parser = PageParser()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def columns(table: dict[str, list]) -> list[dict[str, str]]:
+    return [dict(zip(table["head"], row)) for row in table["rows"]]
+
+
+@pytest.fixture
+def analysed(store, graph_server):
+    """Model MODEL: the fixture at three steps x 2 samples, val_loss per step, a metric at one
+    step only, analysed in shortest-path and one-hop mode."""
+    for step, seed_base in STEPS.items():
+        metrics = {"val_loss": VAL_LOSS[step], **({"lambada_acc": 0.25} if step == 100 else {})}
+        for sample in range(2):
+            snin = snin_for_checkpoint(FIXTURE, sample=sample, k=8, seed_base=seed_base)
+            store_graph(store, snin, MODEL, step, sample, k=8, metrics=metrics)
+    settings = settings_for(graph_server, store)
+    for mode in ("shortest-path", "one-hop"):
+        api.analyze(MODEL, mode=mode, wait=False, settings=settings)
+        api.work(once=True, store=store)
+    return store
+
+
+def test_tables_hold_the_stored_values(analysed, tmp_path):
+    store = analysed
+    info = write_report(store, MODEL, tmp_path / "out")
+    assert info.path == tmp_path / "out" / f"{MODEL}-report.html"
+    assert info.steps == list(STEPS)
+    assert info.tables == ["summary", "modes", "emergence", "results"]
+    assert info.figures == ["emergence-figure", "spectra-figure", "nfd-figure"]
+    assert info.notes == []
+    html = info.path.read_text(encoding="utf-8")
+    page = parse(html)
+
+    # the summary, against the Model node and the graphs as stored
+    model = store.read("MATCH (m:Model {name: $m}) RETURN m.arch AS arch, m.hidden AS hidden, "
+                       "m.blocks AS blocks, m.params AS params", m=MODEL)[0]
+    summary = dict(page.tables["summary"]["rows"])
+    assert summary["model"] == MODEL
+    assert summary["architecture"] == model["arch"]
+    assert summary["hidden size"] == fmt(model["hidden"]) == "64"
+    assert summary["blocks"] == fmt(model["blocks"]) == "2"
+    assert summary["parameters"] == f"{model['params']:,}"
+    assert summary["checkpoints"] == "3 (steps 0 to 100)"
+    assert summary["steps"] == "0, 10, 100"
+    assert summary["graphs"] == "6 (2 samples)"
+    assert summary["analysed graphs"] == "6" and summary["analyses"] == "12"
+    assert summary["checkpoint metrics"] == "val_loss, lambada_acc"
+
+    modes = {r["mode"]: r for r in columns(page.tables["modes"])}
+    assert set(modes) == {"one-hop", "shortest-path"}
+    for row in modes.values():
+        assert (row["analyses"], row["graphs"], row["steps"], row["parameter sets"]) == ("6", "6", "3", "1")
+
+    # the emergence table, row by row, against the frame read from the database
+    expected = emergence_frame(store, MODEL, mode="shortest-path")
+    shown = columns(page.tables["emergence"])
+    assert [r["step"] for r in shown] == [fmt(s) for s in STEPS]
+    for row, want in zip(shown, expected.itertuples()):
+        assert row["val_loss"] == fmt(VAL_LOSS[want.step]) == fmt(want.val_loss)
+        assert row["lambada_acc"] == ("0.25" if want.step == 100 else "–")
+        assert row["n samples"] == "2" and row["passed filter"] == fmt(want.n_passed)
+        assert row["α₀ mean ± std"] == f"{fmt(want.alpha0_mean)}{PM}{fmt(want.alpha0_std)}"
+        assert row["width mean ± std"] == f"{fmt(want.width_mean)}{PM}{fmt(want.width_std)}"
+        assert row["E of the means"] == fmt(want.E)
+        assert row["E mean ± std"] == f"{fmt(want.E_mean)}{PM}{fmt(want.E_std)}"
+        assert row["paired samples"] == fmt(want.n_paired)
+    assert shown[0]["E of the means"] == "0"  # E(t0) = 0 by definition
+    assert len({r["α₀ mean ± std"] for r in shown}) == 3  # the steps really differ
+
+    # the per-graph results, against the results frame, and against the Analysis nodes
+    results = results_frame(store, MODEL, mode="shortest-path")
+    rows = columns(page.tables["results"])
+    assert [r["gid"] for r in rows] == results["gid"].tolist()
+    for row, want in zip(rows, results.itertuples()):
+        assert (row["step"], row["sample"], row["mode"]) == (fmt(want.step), fmt(want.sample), "shortest-path")
+        assert row["α₀"] == fmt(want.alpha0) and row["width"] == fmt(want.width)
+        assert row["min R²"] == fmt(want.r2_min) and row["T"] == fmt(want.threshold)
+        assert row["nodes used"] == fmt(want.nodes_used) and row["edges used"] == fmt(want.edges_used)
+        assert row["passed filter"] == ("yes" if want.passed_filter else "no")
+    stored = store.read("MATCH (a:Analysis {mode: 'shortest-path'})-[:ANALYSIS_OF]->(g:Graph) "
+                        "RETURN g.gid AS gid, a.alpha0 AS alpha0", )
+    assert {r["gid"]: fmt(r["alpha0"]) for r in stored} == {r["gid"]: r["α₀"] for r in rows}
+
+    # self-contained: three inlined PNGs, no script, nothing fetched from anywhere
+    assert len(page.images) == 3
+    for img in page.images:
+        assert img["src"].startswith("data:image/png;base64,")
+        png = mpimg.imread(io.BytesIO(base64.b64decode(img["src"].split(",", 1)[1])), format="png")
+        assert png.shape[0] > 300 and png.shape[1] > 600
+    assert not page.tags & {"script", "link", "iframe", "object", "embed"}
+    assert not re.search(r"""\b(src|href|action|srcset)\s*=\s*(?!["']?data:)""", html, re.I)
+    assert "url(" not in html and "@import" not in html
+
+
+def test_one_hop_mode_and_reference_step(analysed, tmp_path):
+    info = write_report(analysed, MODEL, tmp_path, mode="one-hop", reference_step=10)
+    page = parse(info.path.read_text(encoding="utf-8"))
+    expected = emergence_frame(analysed, MODEL, mode="one-hop", reference_step=10)
+    shown = columns(page.tables["emergence"])
+    assert [r["E of the means"] for r in shown] == [fmt(e) for e in expected["E"]]
+    assert shown[1]["E of the means"] == "0"
+    assert "with t0 = step 10:" in info.path.read_text(encoding="utf-8")
+    assert {r["mode"] for r in columns(page.tables["results"])} == {"one-hop"}
+
+
+def test_unanalysed_model_gives_a_page_with_notes(store, tmp_path):
+    ingest_path(store, FIXTURE, name="raw", samples=1, k=8)
+    info = write_report(store, "raw", tmp_path)
+    assert info.tables == ["summary", "results"] and info.figures == [] and info.steps == []
+    assert any("has no analysis in shortest-path mode" in n for n in info.notes)
+    page = parse(info.path.read_text(encoding="utf-8"))
+    assert dict(page.tables["summary"]["rows"])["analysed graphs"] == "0"
+    assert [r["α₀"] for r in columns(page.tables["results"])] == ["–"]
+    with pytest.raises(NotFoundError, match="no model 'nope'"):
+        write_report(store, "nope", tmp_path)
+
+
+def test_values_are_formatted_and_escaped():
+    assert [fmt(v) for v in (1234567, np.int64(5), 0.123456, 2.0, -1.5e-7, float("nan"), None, pd.NA,
+                             True, np.bool_(False), "a<b")] == \
+        ["1,234,567", "5", "0.1235", "2", "-1.5e-07", "–", "–", "–", "yes", "no", "a<b"]
+    df = pd.DataFrame({"name": ["<script>alert(1)</script>", "a & b"], "x": [1.0, float("nan")]})
+    html = table_html(frame_table(df, "t"))
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "a &amp; b" in html
+    rows = columns(parse(html).tables["t"])
+    assert rows == [{"name": "<script>alert(1)</script>", "x": "1"}, {"name": "a & b", "x": "–"}]
+
+
+def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
+    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--host-resolver-rules=MAP * ~NOTFOUND",  # nothing may come from the network
+           f"--user-data-dir={profile}", "--virtual-time-budget=5000", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+# Appended to a copy of the page: after load, writes what the browser made of it into the DOM.
+PROBE = """<script>
+window.addEventListener("load", () => {
+  const imgs = [...document.images].map(i => i.complete + ":" + i.naturalWidth + "x" + i.naturalHeight
+                                            + ":" + i.getBoundingClientRect().width);
+  const tables = [...document.querySelectorAll("table")].map(t => t.id + "=" + t.rows.length);
+  const pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify({imgs, tables, width: document.documentElement.scrollWidth});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (apt-get install chromium); CI must have it")
+def test_cli_report_renders_in_headless_chromium(analysed, db_env, tmp_path):
+    assert CHROMIUM.exists(), "CI must have /usr/bin/chromium (apt-get install chromium)"
+    out = subprocess.run([*CLI, "report", "--model", MODEL, "--out",
+                          str(tmp_path / "out")], env=db_env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    page_path = tmp_path / "out" / f"{MODEL}-report.html"
+    assert f"wrote {page_path}" in out.stderr.replace("\n", "")
+    html = page_path.read_text(encoding="utf-8")
+    stored = parse(html)
+
+    probe_page = tmp_path / "probe.html"
+    probe_page.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    dom = _chromium("--dump-dom", probe_page.as_uri(), profile=tmp_path / "profile-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    match = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.S)
+    assert match, f"the page's load handler did not run: {dom.stdout[-1000:]}"
+    probe = json.loads(match.group(1).replace("&quot;", '"'))
+    assert len(probe["imgs"]) == 3
+    for img in probe["imgs"]:
+        complete, size, shown_width = img.split(":")
+        width, height = (int(v) for v in size.split("x"))
+        assert complete == "true" and width > 600 and height > 300 and float(shown_width) > 300
+    want = {tid: len(t["rows"]) + (1 if t["head"] else 0) for tid, t in stored.tables.items()}
+    assert dict(t.split("=") for t in probe["tables"]) == {k: str(v) for k, v in want.items()}
+    rendered = parse(dom.stdout)
+    assert rendered.tables["emergence"] == stored.tables["emergence"]
+
+    shot = tmp_path / "shot.png"
+    res = _chromium(f"--screenshot={shot}", "--window-size=1200,3000", page_path.as_uri(),
+                    profile=tmp_path / "profile-shot")
+    assert res.returncode == 0 and shot.exists(), res.stderr[-2000:]
+    keep = os.environ.get("NEUROMFA_REPORT_SHOT")  # to look at it: NEUROMFA_REPORT_SHOT=/tmp/x.png
+    if keep:
+        shutil.copy(shot, keep)
+    pixels = mpimg.imread(shot)[..., :3]
+    assert pixels.shape[:2] == (3000, 1200)
+    ink = (pixels.min(axis=2) < 0.9).mean(axis=1)  # share of non-white pixels per screen row
+    assert (ink > 0.01).sum() > 1500  # text, tables and figures fill much of the height
+    # the figures' colours made it to the screen (not only black text on white)
+    assert (np.ptp(pixels, axis=2) > 0.3).sum() > 10_000
+
+
+def test_cli_unknown_model_is_one_line(db_env, tmp_path):
+    out = subprocess.run([*CLI, "report", "--model", "nope", "--out",
+                          str(tmp_path)], env=db_env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert lines[0] == "error: no model 'nope' in the database"
+    assert lines[1].strip().startswith("hint:") and len(lines) == 2
+    assert "Traceback" not in out.stderr and list(tmp_path.iterdir()) == []
