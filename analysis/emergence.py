@@ -109,3 +109,15 @@ def emergence(summaries: list[CheckpointSummary], reference_step: int | None = N
             )
         )
     return points
+
+
+def spearman_with(table, metric: str = "val_loss") -> tuple[float, float] | None:
+    """Spearman rank correlation (rho, p) of E (mean over samples) with a checkpoint metric
+    over the steps of an emergence table; None where it is undefined (< 3 steps, no metric)."""
+    from scipy.stats import spearmanr
+
+    if metric not in table or len(table) < 3 or table["E_mean"].isna().all():
+        return None
+    res = spearmanr(table["E_mean"], table[metric], nan_policy="omit")
+    rho, p = float(res.statistic), float(res.pvalue)
+    return None if math.isnan(rho) else (rho, p)

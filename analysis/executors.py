@@ -105,7 +105,10 @@ class RayExecutor:
     with ``workers`` CPUs, unless Ray is already initialised in this process; with it (e.g.
     ``ray://head:10001`` or ``auto``) the jobs spread over that cluster, whose nodes must reach
     the graph database named by ``settings`` (the local server listens on 127.0.0.1 only: a
-    cluster needs NEO4J_URI pointing at a shared server)."""
+    cluster needs NEO4J_URI pointing at a shared server). The settings, password included, travel
+    with each task; on a shared cluster prefer giving the workers NEO4J_* in their environment
+    and ``settings=None``. ``workers`` only sizes a local instance: on a cluster every free CPU
+    takes tasks."""
 
     name = "ray"
 

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "neuromfa.cli.results_commands",
     "neuromfa.cli.query_commands",
     "neuromfa.cli.plot_commands",
+    "neuromfa.cli.report_commands",
     "neuromfa.cli.metrics_commands",
     "neuromfa.cli.train_commands",
 ]

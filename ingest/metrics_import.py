@@ -25,7 +25,7 @@ def attach_metrics(store, model: str, rows: list[MetricRow]) -> MetricsImport:
     """Merge ``rows`` into Checkpoint.metrics (new values win) in one transaction. Steps with no
     stored Checkpoint are reported, not created; none matching at all is an error."""
     current = checkpoint_metrics(store, model).set_index("step")
-    if current.empty:
+    if len(current.index) == 0:
         raise NotFoundError(f"model {model!r} has no stored checkpoints",
                             f"ingest it first (`neuromfa ingest PATH --name {model}`)")
     merged: dict[int, dict[str, float]] = {}

@@ -4,16 +4,15 @@ loss, and draw the figures. Every stage is cached, so a re-run only redraws."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 from pydantic import BaseModel
-from scipy.stats import spearmanr
 
 from neuromfa import api
+from neuromfa.analysis.emergence import spearman_with
 from neuromfa.analysis.tables import graphs_of
 from neuromfa.ingest.pipeline import ingest_path
 from neuromfa.plots.data import emergence_and_metrics, nfd_frame, spectra_frame
@@ -42,15 +41,6 @@ class DemoReport(BaseModel):
     results: list[DemoModeResult]
     figures: list[Path]
     seconds: dict[str, float]
-
-
-def spearman(table: pd.DataFrame) -> tuple[float | None, float | None]:
-    """Spearman rank correlation of E (mean over samples) with validation loss over steps."""
-    if "val_loss" not in table or table["E_mean"].isna().all() or len(table) < 3:
-        return None, None
-    res = spearmanr(table["E_mean"], table["val_loss"], nan_policy="omit")
-    rho, p = float(res.statistic), float(res.pvalue)
-    return (None if math.isnan(rho) else rho), (None if math.isnan(p) else p)
 
 
 def missing_analyses(store, gids: list[str], params: AnalysisParams) -> bool:
@@ -97,7 +87,7 @@ def run_demo(
                         settings=None, on_outcome=on_outcome)
         seconds[f"analyze {mode}"] = time.perf_counter() - t
         table, _ = emergence_and_metrics(store, model, mode)
-        rho, p = spearman(table)
+        rho, p = spearman_with(table) or (None, None)
         results.append(DemoModeResult(mode=mode, table=table.to_dict("records"), spearman_E_val_loss=rho,
                                       spearman_p=p))
 

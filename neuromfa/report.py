@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 from pydantic import BaseModel
-from scipy.stats import spearmanr
 
+from neuromfa.analysis.emergence import spearman_with
 from neuromfa.analysis.tables import checkpoint_metrics, results_frame
 from neuromfa.errors import ConfigError, NeuromfaError, NotFoundError
 from neuromfa.plots.data import emergence_and_metrics, nfd_frame, spectra_frame
@@ -138,12 +138,10 @@ def emergence_table(table: pd.DataFrame, mode: str | None, reference_step: int |
 
 def spearman_text(table: pd.DataFrame) -> str | None:
     """Spearman rank correlation of E (per-sample mean) with val_loss over the steps."""
-    if "val_loss" not in table or len(table) < 3 or table["E_mean"].isna().all():
+    corr = spearman_with(table)
+    if corr is None:
         return None
-    res = spearmanr(table["E_mean"], table["val_loss"], nan_policy="omit")
-    rho, p = float(res.statistic), float(res.pvalue)
-    if math.isnan(rho):
-        return None
+    rho, p = corr
     return f"Spearman rank correlation of E (mean over samples) with val_loss over {len(table)} steps: " \
            f"ρ = {fmt(rho)} (p = {fmt(p)})."
 

@@ -6,7 +6,6 @@ import io
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,7 +16,7 @@ from typer.testing import CliRunner
 from neuromfa import api
 from neuromfa.cli import analyze_commands, jobs_commands, results_commands
 
-CLI = Path(__file__).parent / "jobs_cli.py"
+CLI = [sys.executable, "-m", "neuromfa.cli"]  # the `neuromfa` command
 METRICS = {0: {"val_loss": 5.5, "token_acc": 0.01}, 100: {"val_loss": 4.25, "token_acc": 0.2}}
 
 
@@ -42,7 +41,7 @@ def cli(db_env):
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(CLI), *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_analyze_results_emergence_and_jobs(store, cli):

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from jobs_helpers import COUNT_ANALYSES, COUNT_MEASURED, count, settings_for, store_fixture
 
@@ -21,7 +20,7 @@ from neuromfa.analysis.writeback import PAUSE_ENV
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
 
-CLI = Path(__file__).parent / "jobs_cli.py"
+CLI = [sys.executable, "-m", "neuromfa.cli"]  # the `neuromfa` command
 GID = graph_id("neox", 0, 0, 32)
 
 
@@ -29,7 +28,7 @@ class Proc:
     """A `neuromfa` subprocess whose stdout and stderr lines are collected as they come."""
 
     def __init__(self, args: list[str], env: dict[str, str]):
-        self.popen = subprocess.Popen([sys.executable, str(CLI), *args], env=env, text=True,
+        self.popen = subprocess.Popen([*CLI, *args], env=env, text=True,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: queue.Queue[str] = queue.Queue()
         self.out: list[str] = []

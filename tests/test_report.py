@@ -24,8 +24,8 @@ from neuromfa.analysis.tables import emergence_frame, results_frame
 from neuromfa.errors import NotFoundError
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.pipeline import ingest_path
-from neuromfa.report import write_report
-from neuromfa.report_html import fmt, frame_table, table_html
+from neuromfa.report import STEP_LIST_MAX, step_list, write_report
+from neuromfa.report_html import OPEN_ROWS, fmt, frame_table, table_html
 
 from jobs_helpers import FIXTURE, settings_for, store_graph
 
@@ -168,7 +168,7 @@ def test_tables_hold_the_stored_values(analysed, tmp_path):
         assert row["nodes used"] == fmt(want.nodes_used) and row["edges used"] == fmt(want.edges_used)
         assert row["passed filter"] == ("yes" if want.passed_filter else "no")
     stored = store.read("MATCH (a:Analysis {mode: 'shortest-path'})-[:ANALYSIS_OF]->(g:Graph) "
-                        "RETURN g.gid AS gid, a.alpha0 AS alpha0", )
+                        "RETURN g.gid AS gid, a.alpha0 AS alpha0")
     assert {r["gid"]: fmt(r["alpha0"]) for r in stored} == {r["gid"]: r["α₀"] for r in rows}
 
     # self-contained: three inlined PNGs, no script, nothing fetched from anywhere
@@ -214,6 +214,18 @@ def test_values_are_formatted_and_escaped():
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "a &amp; b" in html
     rows = columns(parse(html).tables["t"])
     assert rows == [{"name": "<script>alert(1)</script>", "x": "1"}, {"name": "a & b", "x": "–"}]
+
+
+def test_long_tables_fold_and_long_step_lists_shorten():
+    def page(n: int) -> str:
+        return table_html(frame_table(pd.DataFrame({"step": range(n)}), "t"))
+
+    assert "<details>" not in page(OPEN_ROWS) and "<details>" in page(OPEN_ROWS + 1)
+    assert len(columns(parse(page(OPEN_ROWS + 1)).tables["t"])) == OPEN_ROWS + 1
+    assert step_list([0, 1, 1000]) == "0, 1, 1,000"
+    shown = step_list(list(range(0, 100_000, 1000)))
+    assert shown.startswith("0, 1,000, ") and shown.endswith(", 99,000") and ", …, " in shown
+    assert shown.count(", ") == STEP_LIST_MAX  # STEP_LIST_MAX steps and the ellipsis
 
 
 def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ database of the local server, then analysed twice (1 worker, then 2 workers; the
 jobs of the first run are deleted in between so both runs do the same work).
 
     python benchmarks/jobs/bench_jobs.py [--checkpoints 20] [--samples 3] [--blocks 6] [--hidden 128]
-                                         [--k 32] [--mode shortest-path] [--keep]
+                                         [--k 32] [--mode shortest-path] [--keep | --database NAME]
 
 Uses the local server of NEUROMFA_HOME (started if needed); NEO4J_URI must not be set.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -83,6 +84,7 @@ def main() -> None:
     ap.add_argument("--mode", default="shortest-path", choices=["one-hop", "shortest-path", "layered"])
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "neuromfa-bench-jobs")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    ap.add_argument("--database", help="use (and keep) this database; graphs already in it are not ingested again")
     args = ap.parse_args()
     if os.environ.get("NEO4J_URI"):
         sys.exit("unset NEO4J_URI: this benchmark creates a fresh database on the local server")
@@ -94,6 +96,7 @@ def main() -> None:
     from neuromfa.store.connection import connect
     from neuromfa.store.server import LocalServer
 
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     t = time.perf_counter()
     run = build_run(args.cache, args.checkpoints, args.blocks, args.hidden)
     print(f"checkpoints: {run} ({args.checkpoints} x GPT-NeoX hidden {args.hidden}, {args.blocks} blocks; "
@@ -102,8 +105,9 @@ def main() -> None:
     server = LocalServer()
     server.start()
     admin = server.admin()
-    name = f"bench_jobs_{uuid.uuid4().hex[:8]}"
-    admin.create_database(name)
+    name = args.database or f"bench_jobs_{uuid.uuid4().hex[:8]}"
+    if name not in admin.list_databases():
+        admin.create_database(name)
     settings = DatabaseSettings(uri=server.uri, username=server.username, password=server.password(), database=name)
     model = "bench-neox"
     try:
@@ -112,21 +116,30 @@ def main() -> None:
             t = time.perf_counter()
             ing = ingest_path(store, run, name=model, samples=args.samples, k=args.k)
             dt = time.perf_counter() - t
-            print(f"ingest: {ing.graphs_written} graphs, {ing.edges_written:,} edges in {dt:.1f} s "
-                  f"({ing.edges_written / dt:,.0f} edges/s)", flush=True)
+            if ing.graphs_written:
+                print(f"ingest: {ing.graphs_written} graphs, {ing.edges_written:,} edges in {dt:.1f} s "
+                      f"({ing.edges_written / dt:,.0f} edges/s)", flush=True)
+            else:
+                print(f"ingest: all {ing.graphs_present} graphs already stored in {name}", flush=True)
 
             gids = [g["gid"] for g in store.read("MATCH (g:Graph {model: $m}) RETURN g.gid AS gid ORDER BY gid", m=model)]
-            t = time.perf_counter()
-            edges = sum(pull_snin(store, gid).n_edges for gid in gids)
-            dt = time.perf_counter() - t
-            pull_rate = edges / dt
-            print(f"pull alone: {len(gids)} graphs, {edges:,} edges in {dt:.1f} s = {pull_rate:,.0f} edges/s "
-                  f"(target >= 150,000: {'met' if pull_rate >= 150_000 else 'NOT met'})", flush=True)
+            rates, edges, total = [], 0, 0.0
+            for gid in gids:
+                t = time.perf_counter()
+                n = pull_snin(store, gid).n_edges
+                dt = time.perf_counter() - t
+                rates.append(n / dt)
+                edges, total = edges + n, total + dt
+            pull_rate = edges / total
+            print(f"pull alone: {len(gids)} graphs, {edges:,} edges in {total:.1f} s = {pull_rate:,.0f} edges/s "
+                  f"(median graph {statistics.median(rates):,.0f}, best {max(rates):,.0f}; "
+                  f"target >= 150,000: {'met' if pull_rate >= 150_000 else 'NOT met'})", flush=True)
 
             rows = []
             for workers in (1, 2):
                 store.write("MATCH (a:Analysis) DETACH DELETE a")
                 store.write("MATCH (j:Job) DELETE j")
+                print(f"load average before the {workers}-worker run: {os.getloadavg()[0]:.1f}", flush=True)
                 t = time.perf_counter()
                 report = api.analyze(model, mode=args.mode, workers=workers, settings=settings)
                 rows.append(fmt_run(f"{workers} worker{'s' if workers > 1 else ''}", report, time.perf_counter() - t))
@@ -134,7 +147,7 @@ def main() -> None:
         print(f"2 workers / 1 worker: {speedup:.2f}x graphs per minute (on {os.cpu_count()} CPU cores, "
               f"shared with the graph server)")
     finally:
-        if not args.keep:
+        if not (args.keep or args.database):
             admin.drop_database(name)
 
 

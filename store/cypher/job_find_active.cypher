@@ -1,5 +1,4 @@
 // Queued or running jobs with these parameters on these graphs (analyze reuses them).
-UNWIND $graphs AS gid
-MATCH (j:Job {graph: gid})
-WHERE j.params = $params AND j.status IN ['queued', 'running']
+MATCH (j:Job)
+WHERE j.status IN ['queued', 'running'] AND j.graph IN $graphs AND j.params = $params
 RETURN j.jid AS jid, j.graph AS graph
