@@ -51,12 +51,13 @@ def ingest(
 
 def graphs(
     model: Optional[str] = typer.Option(None, "--model", help="Only graphs of this model."),
-    fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal."),
 ) -> None:
     """List stored graphs (one row per sampled network)."""
     with cli_store() as store:
         rows = store.read(cypher("list_graphs"), model=model)
-    emit(rows, fmt, title="stored graphs")
+    emit(rows, fmt, title="stored graphs", out=out)
 
 
 def register(app: typer.Typer) -> None:
