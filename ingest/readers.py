@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from neuromfa.errors import ModelError
-from neuromfa.ingest.source import TensorSource
+from neuromfa.ingest.source import TensorSource, open_sharded
 
 WEIGHT_HINT = (
     "expected a transformers model directory (config.json + model.safetensors, sharded *.safetensors "
@@ -54,11 +54,11 @@ def _open_dir(d: Path, path: Path) -> TensorSource:
     bins = [d / "pytorch_model.bin"] if (d / "pytorch_model.bin").is_file() else sorted(d.glob("pytorch_model*.bin"))
     ggufs = sorted(d.glob("*.gguf"))
     if st_index.is_file():
-        return SafetensorsSource.from_index(st_index, path=path, config=load_config(d / "config.json"))
+        return open_sharded(SafetensorsSource, st_index, path=path, config=load_config(d / "config.json"))
     if safetensors:
         return SafetensorsSource(safetensors, path=path, config=load_config(d / "config.json"))
     if bin_index.is_file():
-        return TorchBinSource.from_index(bin_index, path=path, config=load_config(d / "config.json"))
+        return open_sharded(TorchBinSource, bin_index, path=path, config=load_config(d / "config.json"))
     if bins:
         return TorchBinSource(bins, path=path, config=load_config(d / "config.json"))
     if len(ggufs) == 1:

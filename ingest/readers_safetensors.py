@@ -109,23 +109,6 @@ class SafetensorsSource(TensorSource):
             for name, e in entries.items():
                 self._entries[name] = _Entry(i, e.dtype, e.shape, e.begin, e.end)
 
-    @classmethod
-    def from_index(cls, index: Path, *, path: Path, config: dict) -> "SafetensorsSource":
-        """Sharded checkpoint described by model.safetensors.index.json."""
-        try:
-            weight_map = json.loads(index.read_text())["weight_map"]
-            shards = sorted(set(weight_map.values()))
-        except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            raise ModelError(f"{index} is not a valid shard index", hint="restore the index file or the complete checkpoint") from exc
-        src = cls([index.parent / s for s in shards], path=path, config=config)
-        missing = sorted(set(weight_map) - set(src._entries))
-        if missing:
-            raise ModelError(
-                f"{len(missing)} tensors listed in {index.name} are not in their shards (first: {missing[0]!r})",
-                hint="a shard is truncated or from another checkpoint; copy the checkpoint again",
-            )
-        return src
-
     def names(self) -> list[str]:
         return list(self._entries)
 

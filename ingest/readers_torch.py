@@ -7,7 +7,6 @@ loaded normally, one shard at a time.
 
 from __future__ import annotations
 
-import json
 import pickle
 import zipfile
 from pathlib import Path
@@ -50,22 +49,6 @@ class TorchBinSource(TensorSource):
         self._tensors: dict = {}
         for f in self.files:
             self._tensors.update(_load(f))
-
-    @classmethod
-    def from_index(cls, index: Path, *, path: Path, config: dict) -> "TorchBinSource":
-        try:
-            weight_map = json.loads(index.read_text())["weight_map"]
-            shards = sorted(set(weight_map.values()))
-        except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-            raise ModelError(f"{index} is not a valid shard index", hint="restore the index file or the complete checkpoint") from exc
-        src = cls([index.parent / s for s in shards], path=path, config=config)
-        missing = sorted(set(weight_map) - set(src._tensors))
-        if missing:
-            raise ModelError(
-                f"{len(missing)} tensors listed in {index.name} are not in their shards (first: {missing[0]!r})",
-                hint="a shard is truncated or from another checkpoint; copy the checkpoint again",
-            )
-        return src
 
     def names(self) -> list[str]:
         return list(self._tensors)

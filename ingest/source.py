@@ -8,6 +8,7 @@ so a weight matrix is never copied whole when a sample needs a few dozen of its 
 from __future__ import annotations
 
 import os
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -151,3 +152,22 @@ class TensorSource(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r})"
+
+
+def open_sharded(cls, index: Path, *, path: Path, config: dict) -> "TensorSource":
+    """A sharded checkpoint described by its index file (``*.index.json``), opened with ``cls``
+    (a source taking ``(files, *, path, config)``); every indexed tensor must be in its shards."""
+    try:
+        weight_map = json.loads(index.read_text())["weight_map"]
+        shards = sorted(set(weight_map.values()))
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise ModelError(f"{index} is not a valid shard index", hint="restore the index file or the complete checkpoint") from exc
+    src = cls([index.parent / s for s in shards], path=path, config=config)
+    missing = sorted(set(weight_map) - set(src.names()))
+    if missing:
+        src.close()
+        raise ModelError(
+            f"{len(missing)} tensors listed in {index.name} are not in their shards (first: {missing[0]!r})",
+            hint="a shard is truncated or from another checkpoint; copy the checkpoint again",
+        )
+    return src

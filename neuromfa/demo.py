@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 from pydantic import BaseModel
 
 from neuromfa import api

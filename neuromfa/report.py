@@ -12,7 +12,6 @@ model is an error.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path

@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -128,7 +127,7 @@ def main() -> None:
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
 
-    from neuromfa.store.connection import database_settings, open_store
+    from neuromfa.store.connection import database_settings
     from neuromfa.store.server import LocalServer
 
     env = dict(os.environ)
