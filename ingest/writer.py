@@ -47,9 +47,8 @@ def neuron_rows(snin: SNIN, gid: str) -> list[list]:
     return [list(r) for r in zip(uids, layer, kinds, snin.block.tolist(), index)]
 
 
-def synapse_rows(snin: SNIN, element_ids: list[str], lo: int, hi: int) -> list[list]:
-    """[source element id, target element id, w, d] for edges lo..hi."""
-    ids = np.asarray(element_ids, dtype=object)
+def synapse_rows(snin: SNIN, ids: np.ndarray, lo: int, hi: int) -> list[list]:
+    """[source element id, target element id, w, d] for edges lo..hi (``ids``: element id per node)."""
     w = snin.w[lo:hi]
     d = 1.0 / np.abs(w)
     return [
@@ -80,7 +79,8 @@ def write_graph(
             created = tx.run(cypher("create_graph"), **graph.model_dump()).single()
             if created is None:
                 raise DatabaseError(f"checkpoint {checkpoint.model}@{checkpoint.step} vanished during ingest")
-            ids = tx.run(cypher("create_neurons"), gid=graph.gid, rows=neuron_rows(snin, graph.gid)).single()["ids"]
+            created_ids = tx.run(cypher("create_neurons"), gid=graph.gid, rows=neuron_rows(snin, graph.gid)).single()["ids"]
+            ids = np.asarray(created_ids, dtype=object)
             for lo in range(0, snin.n_edges, EDGE_BATCH):
                 hi = min(lo + EDGE_BATCH, snin.n_edges)
                 tx.run(cypher("create_synapses"), rows=synapse_rows(snin, ids, lo, hi)).consume()
