@@ -162,7 +162,37 @@ class Adapter(ABC):
         """(k, 2k): mlp_hidden -> next block's input (or the output layer)."""
 
 
-class GPTNeoXAdapter(Adapter):
+class FusedQKVAdapter(Adapter):
+    """One fused [Q; K; V] projection (roles qkv, dense, up, down). ``conv1d``: weights are
+    stored [in, out] (GPT-2's Conv1D) instead of PyTorch's [out, in]."""
+
+    conv1d: ClassVar[bool] = False
+
+    def _sizes(self, source):
+        shape = source.shape(self.name("qkv", 0))
+        three_a, h = shape[::-1] if self.conv1d else shape
+        if three_a % 3:
+            raise ModelError(f"tensor {self.name('qkv', 0)!r} has a fused q/k/v dimension of {three_a}, not a multiple of 3")
+        a, m = three_a // 3, source.shape(self.name("up", 0))[1 if self.conv1d else 0]
+        expected = {"qkv": (3 * a, h), "dense": (h, a), "up": (m, h), "down": (h, m)}
+        self._shapes(source, {k: v[::-1] if self.conv1d else v for k, v in expected.items()})
+        return LayerSizes(h, a, m), h
+
+    def input_qkv(self, source, block, inp, t):
+        a = self.facts.sizes.attn
+        return self._linear(source, "qkv", block, np.concatenate([t, t + a, t + 2 * a]), inp, conv1d=self.conv1d)
+
+    def context_attn_out(self, source, block, t, out):
+        return self._linear(source, "dense", block, out, t, conv1d=self.conv1d)
+
+    def attn_out_mlp(self, source, block, a, hid):
+        return self._linear(source, "up", block, hid, a, conv1d=self.conv1d)
+
+    def mlp_down(self, source, block, hid, out):
+        return self._linear(source, "down", block, out, hid, conv1d=self.conv1d)
+
+
+class GPTNeoXAdapter(FusedQKVAdapter):
     """GPT-NeoX / Pythia, the reference topology: query_key_value [3h, h] read as [Q; K; V]."""
 
     family = "gpt_neox"
@@ -173,27 +203,6 @@ class GPTNeoXAdapter(Adapter):
         "up": "layers.{b}.mlp.dense_h_to_4h.weight",
         "down": "layers.{b}.mlp.dense_4h_to_h.weight",
     }
-
-    def _sizes(self, source):
-        three_a, h = source.shape(self.name("qkv", 0))
-        if three_a % 3:
-            raise ModelError(f"tensor {self.name('qkv', 0)!r} has {three_a} rows, not a multiple of 3")
-        a, m = three_a // 3, source.shape(self.name("up", 0))[0]
-        self._shapes(source, {"qkv": (3 * a, h), "dense": (h, a), "up": (m, h), "down": (h, m)})
-        return LayerSizes(h, a, m), h
-
-    def input_qkv(self, source, block, inp, t):
-        a = self.facts.sizes.attn
-        return self._linear(source, "qkv", block, np.concatenate([t, t + a, t + 2 * a]), inp)
-
-    def context_attn_out(self, source, block, t, out):
-        return self._linear(source, "dense", block, out, t)
-
-    def attn_out_mlp(self, source, block, a, hid):
-        return self._linear(source, "up", block, hid, a)
-
-    def mlp_down(self, source, block, hid, out):
-        return self._linear(source, "down", block, out, hid)
 
 
 class LlamaAdapter(Adapter):
@@ -263,38 +272,18 @@ class LlamaAdapter(Adapter):
         return self._linear(source, "down", block, out, hid % self.intermediate)
 
 
-class GPT2Adapter(Adapter):
+class GPT2Adapter(FusedQKVAdapter):
     """GPT-2: Conv1D weights [in, out]; c_attn [h, 3h] holds [Q | K | V] along the output dim."""
 
     family = "gpt2"
     model_types = ("gpt2",)
+    conv1d = True
     templates = {
-        "c_attn": "h.{b}.attn.c_attn.weight",
-        "c_proj": "h.{b}.attn.c_proj.weight",
-        "c_fc": "h.{b}.mlp.c_fc.weight",
-        "mlp_proj": "h.{b}.mlp.c_proj.weight",
+        "qkv": "h.{b}.attn.c_attn.weight",
+        "dense": "h.{b}.attn.c_proj.weight",
+        "up": "h.{b}.mlp.c_fc.weight",
+        "down": "h.{b}.mlp.c_proj.weight",
     }
-
-    def _sizes(self, source):
-        h, three_a = source.shape(self.name("c_attn", 0))
-        if three_a % 3:
-            raise ModelError(f"tensor {self.name('c_attn', 0)!r} has {three_a} columns, not a multiple of 3")
-        a, m = three_a // 3, source.shape(self.name("c_fc", 0))[1]
-        self._shapes(source, {"c_attn": (h, 3 * a), "c_proj": (a, h), "c_fc": (h, m), "mlp_proj": (m, h)})
-        return LayerSizes(h, a, m), h
-
-    def input_qkv(self, source, block, inp, t):
-        a = self.facts.sizes.attn
-        return self._linear(source, "c_attn", block, np.concatenate([t, t + a, t + 2 * a]), inp, conv1d=True)
-
-    def context_attn_out(self, source, block, t, out):
-        return self._linear(source, "c_proj", block, out, t, conv1d=True)
-
-    def attn_out_mlp(self, source, block, a, hid):
-        return self._linear(source, "c_fc", block, hid, a, conv1d=True)
-
-    def mlp_down(self, source, block, hid, out):
-        return self._linear(source, "mlp_proj", block, out, hid, conv1d=True)
 
 
 class BertAdapter(Adapter):
