@@ -7,11 +7,12 @@ from typing import Optional
 
 import typer
 
+from neuromfa.cli.analyze_commands import ModeChoice
 from neuromfa.cli.common import cli_store, err_console
 
 plot_app = typer.Typer(help="Draw figures of stored analyses (PNG and SVG).", no_args_is_help=True)
 
-MODE_HELP = "Analysis mode to draw (one-hop, shortest-path, layered)."
+MODE_HELP = "Analyses of this mode."
 
 
 def _done(summary) -> None:
@@ -22,14 +23,14 @@ def _done(summary) -> None:
 def spectrum(
     model: str = typer.Option(..., "--model"),
     out: Path = typer.Option(..., "--out", help="Output file; .png and .svg are written."),
-    mode: str = typer.Option("shortest-path", "--mode", help=MODE_HELP),
+    mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help=MODE_HELP),
 ) -> None:
     """f(alpha) spectra over training: one curve per step, band over samples."""
     from neuromfa.plots.data import spectra_frame
     from neuromfa.plots.spectrum import plot_spectra
 
     with cli_store() as store:
-        df = spectra_frame(store, model, mode)
+        df = spectra_frame(store, model, mode.value)
     _done(plot_spectra(df, out))
 
 
@@ -37,7 +38,7 @@ def spectrum(
 def emergence(
     model: str = typer.Option(..., "--model"),
     out: Path = typer.Option(..., "--out", help="Output file; .png and .svg are written."),
-    mode: str = typer.Option("shortest-path", "--mode", help=MODE_HELP),
+    mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help=MODE_HELP),
     metric: Optional[str] = typer.Option(None, "--metric", help="Checkpoint metric on the second axis (default val_loss if stored)."),
     reference_step: Optional[int] = typer.Option(None, "--reference-step", help="t0 of E (default the earliest step)."),
 ) -> None:
@@ -46,7 +47,7 @@ def emergence(
     from neuromfa.plots.emergence import plot_emergence
 
     with cli_store() as store:
-        table, metrics = emergence_and_metrics(store, model, mode, reference_step)
+        table, metrics = emergence_and_metrics(store, model, mode.value, reference_step)
     _done(plot_emergence(table, out, metric=metric, metrics_df=metrics if len(metrics) else None))
 
 
@@ -54,7 +55,7 @@ def emergence(
 def nfd(
     model: str = typer.Option(..., "--model"),
     out: Path = typer.Option(..., "--out", help="Output file; .png and .svg are written."),
-    mode: str = typer.Option("shortest-path", "--mode", help=MODE_HELP),
+    mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help=MODE_HELP),
     step: Optional[int] = typer.Option(None, "--step", help="Checkpoint step (default the last analysed)."),
 ) -> None:
     """Node fractal dimension distribution per layer kind."""
@@ -62,7 +63,7 @@ def nfd(
     from neuromfa.plots.nfd import plot_nfd
 
     with cli_store() as store:
-        df = nfd_frame(store, model, mode, step)
+        df = nfd_frame(store, model, mode.value, step)
     _done(plot_nfd(df, out))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from neuromfa.analysis.tables import checkpoint_metrics, emergence_frame
+from neuromfa.analysis.tables import checkpoint_metrics, emergence_frame, graphs_of
 from neuromfa.errors import AnalysisError
 from neuromfa.store.statements import cypher
 
@@ -14,6 +14,7 @@ def current_analyses(store, model: str, mode: str | None) -> pd.DataFrame:
     """One row per analysed graph: step, sample, aid, alpha, f."""
     df = pd.DataFrame(store.read(cypher("spectra_rows"), model=model, mode=mode))
     if df.empty:
+        graphs_of(store, model)  # an unknown model says so first
         raise AnalysisError(f"model {model!r} has no analysis{f' in {mode} mode' if mode else ''} to plot",
                             f"run `neuromfa analyze --model {model}` first")
     df["_headline"] = df["aid"] == df["headline"]
