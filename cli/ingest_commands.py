@@ -27,7 +27,7 @@ def ingest(
     """Sample neuron interaction networks from a model or a training run and store them."""
     with cli_store() as store, Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=False,
+        console=err_console, transient=True,
     ) as progress:
         graphs = progress.add_task("graphs", total=None)
         edges = progress.add_task("synapses written", total=None)
