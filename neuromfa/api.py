@@ -1,6 +1,8 @@
 """Python API for analyses stored in the graph database (what the CLI commands call).
 
     import neuromfa.api as nm
+    nm.ingest("path/to/run", name="pythia-70m", samples=10)              # IngestReport
+    nm.graphs("pythia-70m")              # DataFrame, one row per stored graph
     report = nm.analyze("pythia-70m", mode="shortest-path", workers=2)   # queue + run jobs
     nm.results("pythia-70m")             # DataFrame, one row per graph
     nm.emergence("pythia-70m")           # DataFrame, one row per step
@@ -25,12 +27,14 @@ from neuromfa.analysis.executors import make_executor
 from neuromfa.analysis.jobs import JobInfo
 from neuromfa.analysis.tables import emergence_frame, graphs_of, results_frame
 from neuromfa.analysis.worker import JobOutcome, worker_loop
+from neuromfa.ingest.pipeline import IngestReport, ingest_path
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.settings import DatabaseSettings
 from neuromfa.store.connection import Store, open_store
+from neuromfa.store.statements import cypher
 
-__all__ = ["AnalyzeReport", "JobInfo", "JobOutcome", "analyze", "cancel_job", "emergence", "job",
-           "jobs", "results", "retry_job", "work"]
+__all__ = ["AnalyzeReport", "IngestReport", "JobInfo", "JobOutcome", "analyze", "cancel_job", "emergence",
+           "graphs", "ingest", "job", "jobs", "results", "retry_job", "work"]
 
 WAIT_POLL_S = 1.0
 
@@ -68,6 +72,23 @@ def _steps(values: int | Sequence[int] | None) -> list[int] | None:
         return None
     vals = [values] if isinstance(values, int) else list(values)
     return vals or None
+
+
+def ingest(path, *, name: str, step: int | None = None, samples: int | Sequence[int] = 10, k: int = 32,
+           seed_base: int = 0, store: Store | None = None, settings: DatabaseSettings | None = None,
+           notify: Callable[[str], None] | None = None) -> IngestReport:
+    """Store SNINs of every checkpoint under ``path`` (a model, a GGUF file or a training run)
+    and every sample; graphs already stored are skipped."""
+    with _opened(store, settings, notify) as st:
+        st.apply_schema()
+        return ingest_path(st, path, name=name, step=step, samples=samples, k=k, seed_base=seed_base)
+
+
+def graphs(model: str | None = None, *, store: Store | None = None,
+           settings: DatabaseSettings | None = None) -> pd.DataFrame:
+    """Stored graphs (gid, model, step, sample, seed, k, topology, nodes, edges, created)."""
+    with _opened(store, settings) as st:
+        return pd.DataFrame(st.read(cypher("list_graphs"), model=model))
 
 
 def analyze(

@@ -143,3 +143,16 @@ def test_bad_parameters_are_clear_errors(store):
         ingest_path(store, FIXTURE, name="a/b", samples=1)
     with pytest.raises(ConfigError, match="samples"):
         ingest_path(store, FIXTURE, name="fx", samples=[])
+
+
+def test_python_api_ingest_and_graphs(store):
+    from neuromfa import api
+
+    report = api.ingest(FIXTURE, name="fx", samples=2, k=8, store=store)
+    assert report.graphs_written == 2
+    df = api.graphs("fx", store=store)
+    assert df["gid"].tolist() == [graph_id("fx", 0, s, 8) for s in (0, 1)]
+    for gid, edges in zip(df["gid"], df["edges"]):
+        stored = store.read("MATCH (:Neuron {graph: $gid})-[s:SYNAPSE]->() RETURN count(s) AS n", gid=gid)[0]["n"]
+        assert edges == stored > 0
+    assert api.graphs("other", store=store).empty
