@@ -33,6 +33,8 @@ class IngestReport(BaseModel):
     graphs_present: int
     edges_written: int
     seconds: float
+    seconds_build: float = 0.0  # reading the sampled weights and building the SNINs
+    seconds_write: float = 0.0  # the graph transactions
 
 
 def check_name(name: str) -> str:
@@ -78,6 +80,7 @@ def ingest_path(
         on_checkpoints(refs)
     started = time.perf_counter()
     written = present = edges = 0
+    t_build = t_write = 0.0
     for ref in refs:
         with open_model(ref.path) as source:
             adapter = adapter_for(source)
@@ -94,15 +97,20 @@ def ingest_path(
                     if on_graph:
                         on_graph(gid, False)
                     continue
+                t0 = time.perf_counter()
                 draws = draws_for_sample(facts.sizes, facts.blocks, sample=s, k=k, seed_base=seed_base)
                 snin = build_snin(source, adapter, draws, gid=gid)
+                t1 = time.perf_counter()
                 graph = GraphRecord(gid=gid, model=name, step=ref.step, sample=s, seed=seed_base + s, k=k,
                                     nodes=snin.n_nodes, edges=snin.n_edges)
                 stored = write_graph(store, checkpoint, graph, snin, on_edges=on_edges)
+                t_build += t1 - t0
+                t_write += time.perf_counter() - t1
                 written += stored
                 present += not stored
                 edges += snin.n_edges if stored else 0
                 if on_graph:
                     on_graph(gid, stored)
     return IngestReport(model=name, checkpoints=len(refs), graphs_written=written, graphs_present=present,
-                        edges_written=edges, seconds=round(time.perf_counter() - started, 3))
+                        edges_written=edges, seconds=round(time.perf_counter() - started, 3),
+                        seconds_build=round(t_build, 3), seconds_write=round(t_write, 3))
