@@ -22,6 +22,11 @@ class ModeChoice(str, enum.Enum):
     layered = "layered"
 
 
+class StructuralChoice(str, enum.Enum):
+    traverse = "traverse"
+    drop = "drop"
+
+
 class ExecutorChoice(str, enum.Enum):
     local = "local"
     ray = "ray"
@@ -38,6 +43,7 @@ def analyze(
     q_step: Optional[float] = typer.Option(None, "--q-step", help="q grid step (the grid must contain 0).  [default: 0.1]"),
     min_mass: Optional[int] = typer.Option(None, "--min-mass", help="Eligible nodes have more than this many nodes within T.  [default: 10]"),
     filter_: Optional[int] = typer.Option(None, "--filter", help="Sample filter: 0 none, 1 f>0, 2 alpha edge, 3 both.  [default: 0]"),
+    structural: Optional[StructuralChoice] = typer.Option(None, "--structural", help="qkv -> context edges in the path modes: traverse (d = 1) or drop.  [default: traverse]"),
     workers: int = typer.Option(1, "--workers", "-w", help="Jobs run at the same time (processes or Ray CPUs)."),
     executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="local: a process pool here; ray: Ray tasks (pip install 'neuromfa[ray]')."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to submit to (e.g. ray://HOST:10001 or auto). Default: a local Ray instance."),
@@ -64,7 +70,8 @@ def analyze(
     try:
         report = api.analyze(
             model, steps=step, samples=sample, mode=mode.value, threshold=threshold, q_min=q_min, q_max=q_max,
-            q_step=q_step, min_mass=min_mass, filter=filter_, workers=workers, executor=executor.value,
+            q_step=q_step, min_mass=min_mass, filter=filter_,
+            structural=structural.value if structural else None, workers=workers, executor=executor.value,
             ray_address=ray_address, wait=wait, notify=err_console.print, on_queued=on_queued, on_outcome=on_outcome,
         )
     finally:
