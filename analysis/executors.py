@@ -28,6 +28,14 @@ _store: Store | None = None  # one Store per worker process, opened on first use
 _store_settings: DatabaseSettings | None = None
 
 
+def _close_process_store() -> None:
+    """At exit: close whichever Store this process holds now (one hook, however often reopened)."""
+    global _store, _store_settings
+    if _store is not None:
+        _store.close()
+    _store, _store_settings = None, None
+
+
 def _process_store(settings: DatabaseSettings | None) -> Store:
     global _store, _store_settings
     # None means "from the environment", which may have changed since the Store was opened
@@ -35,10 +43,13 @@ def _process_store(settings: DatabaseSettings | None) -> Store:
     if _store is None or settings != _store_settings:
         if _store is not None:
             _store.close()
+            _store = None
         _store = open_store(settings, autostart=False)
         _store_settings = settings
-        atexit.register(_store.close)
     return _store
+
+
+atexit.register(_close_process_store)
 
 
 def run_in_process(jid: str, settings: DatabaseSettings | None) -> JobOutcome:

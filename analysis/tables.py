@@ -48,6 +48,7 @@ def _analyses(store, model: str, steps: list[int] | None, mode: str | None, all_
     graphs_of(store, model, steps)
     df = pd.DataFrame(store.read(cypher("results_rows"), model=model, steps=steps))
     analysed = df[df["aid"].notna()].copy()
+    modes = sorted(analysed["mode"].unique())
     if mode is not None:
         analysed = analysed[analysed["mode"] == mode]
     if not all_analyses and len(analysed):
@@ -58,7 +59,9 @@ def _analyses(store, model: str, steps: list[int] | None, mode: str | None, all_
     missing = missing[~missing["gid"].isin(analysed["gid"])]
     out = pd.concat([analysed, missing], ignore_index=True) if len(missing) else analysed.reset_index(drop=True)
     out["r2_min"] = [_r2_min(v) if isinstance(v, list) else None for v in out["r2"]] if "r2" in out else None
-    return out.sort_values(["step", "sample", "mode"], na_position="last").reset_index(drop=True)
+    out = out.sort_values(["step", "sample", "mode"], na_position="last").reset_index(drop=True)
+    out.attrs["modes"] = modes  # every mode stored for the model, before choosing one per graph
+    return out
 
 
 def results_frame(store, model: str, *, steps: list[int] | None = None, mode: str | None = None,
@@ -92,12 +95,12 @@ def checkpoint_metrics(store, model: str) -> pd.DataFrame:
 def emergence_frame(store, model: str, *, reference_step: int | None = None, mode: str | None = None) -> pd.DataFrame:
     """Per step: analysed samples, mean/std alpha_0 and width over the samples that passed the
     filter, E (from the means) and E_mean/E_std (per sample), and the checkpoint's metrics."""
-    res = _analyses(store, model, None, mode, False)
-    res = res[res["aid"].notna()]
+    raw = _analyses(store, model, None, mode, False)
+    res = raw[raw["aid"].notna()]
     if res.empty:
         raise AnalysisError(f"model {model!r} has no analysis{f' in {mode} mode' if mode else ''} yet",
                             f"run `neuromfa analyze --model {model}` first")
-    modes = sorted(res["mode"].unique())
+    modes = [mode] if mode is not None else raw.attrs["modes"]
     if len(modes) > 1:
         raise ConfigError(f"model {model!r} has analyses in several modes ({', '.join(modes)})",
                           "choose one with --mode")

@@ -21,7 +21,7 @@ import numpy as np
 from neuromfa.analysis.results import EngineOutput
 from neuromfa.errors import AnalysisError, NeuromfaError
 from neuromfa.schema.params import AnalysisParams
-from neuromfa.schema.records import AnalysisRecord, now_iso
+from neuromfa.schema.records import AnalysisRecord, neuron_uid, now_iso
 from neuromfa.schema.snin import SNIN
 from neuromfa.store.statements import cypher
 
@@ -54,9 +54,9 @@ def measured_rows(snin: SNIN, gid: str, out: EngineOutput) -> list[list]:
     """[neuron uid, nfd or None, mass N_i(T)] per node, in node-position order."""
     if len(out.nfd) != snin.n_nodes:
         raise AnalysisError(f"engine returned {len(out.nfd)} node values for {snin.n_nodes} nodes of {gid}")
-    uids = [f"{gid}/{layer}/{index}" for layer, index in zip(snin.layer.tolist(), snin.index.tolist())]
+    uids = [neuron_uid(gid, layer, index) for layer, index in zip(snin.layer.tolist(), snin.index.tolist())]
     nfd = np.where(np.isnan(out.nfd), None, out.nfd).tolist()  # NaN -> null (ineligible)
-    return [list(r) for r in zip(uids, nfd, np.asarray(out.mass_T, dtype=np.int64).tolist())]
+    return list(zip(uids, nfd, np.asarray(out.mass_T, dtype=np.int64).tolist()))
 
 
 def job_lost(jid: str, status: str | None) -> JobLost:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import signal
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -12,6 +14,7 @@ from rich.console import Console
 from neuromfa import api
 from neuromfa.analysis.jobs import ACTIVE, FINISHED, STALE_AFTER_S, JobInfo
 from neuromfa.analysis.worker import JobOutcome
+from neuromfa.cli.common import cli_store
 from neuromfa.cli.output import Format, emit
 from neuromfa.errors import ConfigError
 
@@ -21,6 +24,14 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 jobs_app = typer.Typer(help="List, show, cancel and retry analysis jobs.", no_args_is_help=True)
 
 LIST_COLUMNS = ["jid", "status", "graph", "mode", "progress", "worker", "created", "finished", "error"]
+
+
+class ShowFormat(str, enum.Enum):
+    """`jobs show` prints one job to the terminal, so no Parquet."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
 
 
 def _row(job: JobInfo) -> dict:
@@ -33,33 +44,36 @@ def list_(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Only jobs on graphs of this model."),
     limit: int = typer.Option(200, "--limit", help="At most this many jobs (newest first)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal (parquet needs it)."),
 ) -> None:
     """List jobs, newest first."""
-    found = api.jobs(status, model=model, limit=limit)
+    with cli_store() as store:
+        found = api.jobs(status, model=model, limit=limit, store=store)
     rows = [_row(j) for j in found]
     if fmt is Format.table:
         rows = [{k: r[k] for k in LIST_COLUMNS} for r in rows]
-        if not rows:
+        if not rows and out is None:
             console.print("no jobs" + (f" with status {', '.join(status)}" if status else ""))
             return
-    emit(rows if rows else [], fmt, title="jobs")
+    emit(rows, fmt, title="jobs", out=out)
 
 
 @jobs_app.command()
 def show(
     jid: str = typer.Argument(..., help="Job id."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (one field per line) or json."),
+    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f", help="table (one field per line), json or csv."),
 ) -> None:
     """Show one job: parameters, status, worker, timings, error."""
-    job = api.job(jid)
+    with cli_store() as store:
+        job = api.job(jid, store=store)
     row = _row(job)
     row["params"] = json.loads(job.params)
-    if fmt is Format.json:
+    if fmt is ShowFormat.json:
         console.print_json(json.dumps(row))
         return
-    if fmt is Format.csv:
+    if fmt is ShowFormat.csv:
         row["params"] = job.params
-        emit([row], fmt)
+        emit([row], Format.csv)
         return
     for key, value in row.items():
         console.print(f"{key + ':':<11}{'-' if value is None else value}")
@@ -68,7 +82,8 @@ def show(
 @jobs_app.command()
 def cancel(jid: str = typer.Argument(..., help="Job id.")) -> None:
     """Cancel a queued or running job (a running one stops before writing anything)."""
-    job = api.cancel_job(jid)
+    with cli_store() as store:
+        job = api.cancel_job(jid, store=store)
     console.print(f"job {job.jid} cancelled")
 
 
@@ -78,7 +93,8 @@ def retry(
     stale_after: float = typer.Option(STALE_AFTER_S, "--stale-after", help="A running job whose worker has not reported for this many seconds counts as abandoned (a worker on this host that no longer exists counts at once)."),
 ) -> None:
     """Put a failed or cancelled job (or a running one whose worker is gone) back in the queue."""
-    job = api.retry_job(jid, stale_after=stale_after)
+    with cli_store() as store:
+        job = api.retry_job(jid, stale_after=stale_after, store=store)
     console.print(f"job {job.jid} queued; run it with `neuromfa worker` or `neuromfa analyze`")
 
 

@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from neuromfa.errors import NeuromfaError
 
@@ -39,17 +40,33 @@ for _name in COMMAND_MODULES:
 err_console = Console(stderr=True)
 
 
+def _report(message: str, hint: str | None) -> None:
+    """One error line (+ hint), never parsed as rich markup: server messages hold brackets."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+    if hint:
+        err_console.print(f"  hint: {hint}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _os_message(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    if exc.filename is not None:
+        return f"cannot write/read {exc.filename}: {reason}"
+    return reason
+
+
 def main() -> None:
     """Entry point: user-facing errors become one line (+ hint) and exit status 1, never a
     traceback. Click/Typer run in standalone mode, so usage errors, --help, no-args help,
-    Abort and Ctrl-C print and exit exactly as click does; only NeuromfaError (which click
-    does not handle) reaches the handler below."""
+    Abort and Ctrl-C print and exit exactly as click does; only NeuromfaError and OSError
+    (which click does not handle, except a broken pipe) reach the handlers below."""
     try:
         app()
     except NeuromfaError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
-        if exc.hint:
-            err_console.print(f"  hint: {exc.hint}", highlight=False, soft_wrap=True)
+        _report(exc.message, exc.hint)
+        sys.exit(1)
+    except OSError as exc:
+        # a file the user named cannot be written or read (missing folder, permissions, ...)
+        _report(_os_message(exc), "check the path and its permissions")
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -9,6 +9,7 @@ import typer
 
 from neuromfa import api
 from neuromfa.cli.analyze_commands import ModeChoice
+from neuromfa.cli.common import cli_store
 from neuromfa.cli.output import Format, emit
 
 
@@ -22,7 +23,9 @@ def results(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal."),
 ) -> None:
     """Analysis results of a model: one row per graph (alpha_0, width, fit quality, counts)."""
-    df = api.results(model, step, mode=mode.value if mode else None, all_analyses=all_analyses, timings=timings)
+    with cli_store() as store:
+        df = api.results(model, step, mode=mode.value if mode else None, all_analyses=all_analyses,
+                         timings=timings, store=store)
     if fmt is Format.table:
         df = df.drop(columns=["aid", "params"], errors="ignore")  # long ids: in json/csv only
     emit(df, fmt, title=f"results of {model}", out=out)
@@ -36,7 +39,8 @@ def emergence(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal."),
 ) -> None:
     """Degree of emergence over training: per step mean/std alpha_0 and width, E, and the checkpoint's metrics (e.g. val_loss)."""
-    df = api.emergence(model, reference_step, mode=mode.value if mode else None)
+    with cli_store() as store:
+        df = api.emergence(model, reference_step, mode=mode.value if mode else None, store=store)
     emit(df, fmt, title=f"emergence of {model}", out=out)
 
 

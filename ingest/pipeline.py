@@ -19,9 +19,10 @@ from neuromfa.ingest.adapters import adapter_for
 from neuromfa.ingest.build import build_snin
 from neuromfa.ingest.checkpoints import CheckpointRef, discover_checkpoints
 from neuromfa.ingest.readers import open_model
-from neuromfa.ingest.sampler import draws_for_sample
+from neuromfa.ingest.sampler import check_k, draws_for_sample
 from neuromfa.ingest.writer import ensure_model, graph_exists, write_graph
 from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, graph_id
+from neuromfa.store.statements import cypher
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,99}$")
 
@@ -51,6 +52,18 @@ def sample_list(samples: int | Sequence[int]) -> list[int]:
     if not picked or min(picked) < 0:
         raise ConfigError(f"samples must be a positive count or non-negative sample numbers, got {samples!r}")
     return picked
+
+
+def check_sampling(store, name: str, k: int, seed_base: int) -> None:
+    """One k and one seed base per model name: the analyses and tables of a model compare the
+    same neurons across checkpoints, and a graph's gid does not hold its seed base."""
+    used = store.read(cypher("model_sampling"), model=name)[0]
+    for what, value, stored in (("--neurons (k)", k, used["ks"]), ("--seed-base", seed_base, used["seed_bases"])):
+        if stored and stored != [value]:
+            raise ConfigError(
+                f"model {name!r} is stored with {what} {', '.join(map(str, sorted(stored)))}, not {value}",
+                f"ingest with {what.split()[0]} {stored[0]}, or under another --name",
+            )
 
 
 def ingest_path(
@@ -87,7 +100,10 @@ def ingest_path(
             facts = adapter.facts
             model = ModelRecord(name=name, arch=facts.arch, hidden=facts.hidden, blocks=facts.blocks,
                                 params=facts.params, source=str(Path(path).resolve()))
+            check_k(facts.sizes, k)  # before anything is written
             ensure_model(store, model)  # before skipping anything: a name clash is an error
+            if ref is refs[0]:
+                check_sampling(store, name, k, seed_base)
             checkpoint = CheckpointRecord(model=name, step=ref.step, metrics=json.dumps(ref.metrics),
                                           source=str(ref.path.resolve()))
             for s in picked:

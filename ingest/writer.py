@@ -14,7 +14,7 @@ import numpy as np
 
 from neuromfa.errors import ConfigError, DatabaseError
 from neuromfa.schema.layers import KINDS
-from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord
+from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, neuron_uid
 from neuromfa.schema.snin import SNIN
 from neuromfa.store.statements import cypher
 
@@ -38,23 +38,21 @@ def graph_exists(store, gid: str) -> bool:
     return bool(store.read(cypher("graph_exists"), gid=gid))
 
 
-def neuron_rows(snin: SNIN, gid: str) -> list[list]:
+def neuron_rows(snin: SNIN, gid: str) -> list[tuple]:
     """[uid, layer, kind, block, index] per node, in node-position order."""
     layer = snin.layer.tolist()
     index = snin.index.tolist()
     kinds = np.asarray(KINDS, dtype=object)[snin.kind].tolist()
-    uids = [f"{gid}/{l}/{i}" for l, i in zip(layer, index)]
-    return [list(r) for r in zip(uids, layer, kinds, snin.block.tolist(), index)]
+    uids = [neuron_uid(gid, l, i) for l, i in zip(layer, index)]
+    return list(zip(uids, layer, kinds, snin.block.tolist(), index))
 
 
-def synapse_rows(snin: SNIN, ids: np.ndarray, lo: int, hi: int) -> list[list]:
+def synapse_rows(snin: SNIN, ids: np.ndarray, lo: int, hi: int) -> list[tuple]:
     """[source element id, target element id, w, d] for edges lo..hi (``ids``: element id per node)."""
     w = snin.w[lo:hi]
     d = 1.0 / np.abs(w)
-    return [
-        list(r)
-        for r in zip(ids[snin.src[lo:hi]].tolist(), ids[snin.dst[lo:hi]].tolist(), w.tolist(), d.tolist())
-    ]
+    # tuples travel as Bolt lists; no per-edge Python work beyond zip
+    return list(zip(ids[snin.src[lo:hi]].tolist(), ids[snin.dst[lo:hi]].tolist(), w.tolist(), d.tolist()))
 
 
 def write_graph(

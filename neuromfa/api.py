@@ -152,10 +152,16 @@ def analyze(
 
 
 def _wait_for(store: Store, jids: list[str]) -> Iterator[JobOutcome]:
-    """Poll jobs run elsewhere until each finishes, or its worker is gone (reported as is)."""
+    """Poll jobs run elsewhere until each finishes, or its worker is gone (reported as is), or
+    it was deleted (status "missing")."""
     left = set(jids)
     while left:
-        for job in _jobs.list_jobs(store, jids=sorted(left)):
+        found = _jobs.list_jobs(store, jids=sorted(left), limit=len(left))
+        for jid in sorted(left - {job.jid for job in found}):
+            # deleted meanwhile (e.g. `neuromfa db reset` or its graph removed): nothing to wait for
+            left.discard(jid)
+            yield JobOutcome(jid=jid, status="missing", error="the job was deleted from the database while waiting for it")
+        for job in found:
             gone = job.status == "running" and _jobs.worker_gone(job)
             if job.status in _jobs.FINISHED or gone or job.status == "queued":
                 # queued again here means nobody runs it now: say so instead of waiting forever

@@ -83,7 +83,7 @@ def run_demo(
         if missing_analyses(store, gids, params):
             stage(f"analysing {len(gids)} graphs ({mode})")
             api.analyze(model, samples=list(range(samples)), params=params, workers=workers,
-                        settings=None, on_outcome=on_outcome)
+                        settings=store.settings, on_outcome=on_outcome)
         seconds[f"analyze {mode}"] = time.perf_counter() - t
         table, _ = emergence_and_metrics(store, model, mode)
         rho, p = spearman_with(table) or (None, None)

@@ -4,6 +4,7 @@ style, and saving as PNG and SVG side by side."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -27,6 +28,8 @@ STYLE = {
     "savefig.dpi": 150,
 }
 FORMATS = ("png", "svg")
+# what counts as a file extension to replace: `fig.pdf`, `fig.jpeg`; not `pythia-1.4b` or `run.step1000`
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,4}")
 
 
 class PlotSummary(BaseModel):
@@ -48,9 +51,10 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def output_paths(out_path: str | Path) -> list[Path]:
-    """``fig``, ``fig.png`` or ``fig.svg`` -> [fig.png, fig.svg]."""
+    """``fig``, ``fig.png``, ``fig.svg`` or ``fig.pdf`` -> [fig.png, fig.svg]: a file extension
+    is replaced (the figures are always PNG + SVG), a bare stem gets both added."""
     path = Path(out_path).expanduser()
-    if path.suffix.lower().lstrip(".") in FORMATS:
+    if _EXTENSION.fullmatch(path.suffix):
         path = path.with_suffix("")
     return [path.with_name(f"{path.name}.{fmt}") for fmt in FORMATS]
 

@@ -1,5 +1,5 @@
 // name: emergence
-// description: alpha_0 and width per step of a model (mean and sample std over its graphs; std null below 2 graphs), and the degree of emergence E(t) = (w(t) / w(t0)) * ln(alpha_0(t0) / alpha_0(t)); E is null where undefined (w(t0) = 0, alpha_0 <= 0 or a value missing).
+// description: alpha_0 and width per step of a model (mean and population std over its graphs, ddof 0 as in `neuromfa emergence`; std null below 2 graphs), and the degree of emergence E(t) = (w(t) / w(t0)) * ln(alpha_0(t0) / alpha_0(t)); E is null where undefined (w(t0) = 0, alpha_0 <= 0 or a value missing).
 // param: model str = null -- model name; null = every model (E relative to each model's own t0)
 // param: mode str(one-hop|shortest-path|layered) = null -- use each graph's latest analysis of this mode; null = each graph's latest analysis
 // param: passed_only bool = true -- only analyses that passed the sample filter
@@ -13,8 +13,8 @@ WHERE ($model IS NULL OR g.model = $model)
 WITH g, a ORDER BY a.created DESC, a.aid DESC
 WITH g, collect(a)[0] AS latest
 WITH g.model AS model, g.step AS step, count(*) AS samples,
-     avg(latest.alpha0) AS alpha0, stDev(latest.alpha0) AS alpha0_sd,
-     avg(latest.width) AS width, stDev(latest.width) AS width_sd
+     avg(latest.alpha0) AS alpha0, stDevP(latest.alpha0) AS alpha0_sd,
+     avg(latest.width) AS width, stDevP(latest.width) AS width_sd
 WITH model, step, samples, alpha0, width,
      CASE WHEN samples < 2 THEN null ELSE alpha0_sd END AS alpha0_std,
      CASE WHEN samples < 2 THEN null ELSE width_sd END AS width_std

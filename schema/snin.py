@@ -59,9 +59,6 @@ class SNIN:
         with np.errstate(divide="ignore"):
             return 1.0 / np.abs(self.w)
 
-    def kind_names(self) -> np.ndarray:
-        return np.asarray(KINDS, dtype=object)[self.kind]
-
     @classmethod
     def from_columns(cls, *, layer, kind, block, index, src, dst, w, gid=None, meta=None) -> "SNIN":
         """Build from plain columns; ``kind`` may be names or codes. Structural flags are derived

@@ -117,6 +117,7 @@ class Store:
         self.uri = uri
         self.database = database
         self.username = username
+        self.settings: DatabaseSettings | None = None  # set by connect()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> "Store":
@@ -223,6 +224,8 @@ def connect(uri: str, username: str, password: str, database: str | None) -> Sto
                             hint="NEO4J_URI looks like bolt://host:7687 or neo4j://host:7687"
                             ) from None
     store = Store(driver, uri=uri, database=database, username=username)
+    # how to reach the same database again, e.g. from a worker process
+    store.settings = DatabaseSettings(uri=uri, username=username, password=password, database=database)
     try:
         store.check()
     except BaseException:

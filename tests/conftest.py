@@ -29,10 +29,10 @@ import pytest
 from neuromfa.settings import DatabaseSettings, HomeSettings
 from neuromfa.store.connection import Store, connect
 from neuromfa.store.server import ArcadeAdmin, LocalServer
-from neuromfa.store.statements import cypher
 
-WIPE = cypher("delete_everything")
-COUNT = cypher("count_nodes")
+# Test-only statements: the package ships no "delete everything".
+WIPE = "MATCH (n) DETACH DELETE n"
+COUNT = "MATCH (n) RETURN count(n) AS n"
 
 
 def pick_free_port() -> int:

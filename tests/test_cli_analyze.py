@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from neuromfa import api
 from neuromfa.cli import analyze_commands, jobs_commands, results_commands
+from neuromfa.schema.params import AnalysisParams
 
 CLI = [sys.executable, "-m", "neuromfa.cli"]  # the `neuromfa` command
 METRICS = {0: {"val_loss": 5.5, "token_acc": 0.01}, 100: {"val_loss": 4.25, "token_acc": 0.2}}
@@ -44,16 +45,16 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_analyze_results_emergence_and_jobs(store, cli):
+def test_analyze_results_emergence_and_jobs(store, cli, tmp_path):
     store_fixture(store, "neox", steps=(0, 100), samples=(0, 1), metrics=METRICS)
     out = cli("analyze", "--model", "neox", "--mode", "one-hop").output
     assert "queued 4 job(s) for neox: one-hop, T=150" in out and "neox: 4 done" in out
 
-    expected = api.results("neox", store=store)  # JSON output keeps 10 digits (cli/output.py)
+    expected = api.results("neox", store=store)  # JSON output is full precision
     got = pd.DataFrame(json.loads(cli("results", "--model", "neox", "--format", "json").stdout))
     assert got["gid"].tolist() == expected["gid"].tolist()
-    assert got["alpha0"].tolist() == pytest.approx(expected["alpha0"].tolist(), abs=1e-9)
-    assert got["width"].tolist() == pytest.approx(expected["width"].tolist(), abs=1e-9)
+    assert got["alpha0"].tolist() == pytest.approx(expected["alpha0"].tolist(), abs=1e-12)
+    assert got["width"].tolist() == pytest.approx(expected["width"].tolist(), abs=1e-12)
     assert set(got["mode"]) == {"one-hop"} and got["passed_filter"].all()
     csv = pd.read_csv(io.StringIO(cli("results", "--model", "neox", "--step", "100", "--format", "csv").stdout))
     assert csv["step"].tolist() == [100, 100]
@@ -64,13 +65,17 @@ def test_analyze_results_emergence_and_jobs(store, cli):
     assert em["val_loss"].tolist() == [5.5, 4.25] and em["token_acc"].tolist() == [0.01, 0.2]
     assert em["n_samples"].tolist() == [2, 2] and em.loc[0, "E"] == 0.0
     ref = api.emergence("neox", store=store)
-    assert em["E"].tolist() == pytest.approx(ref["E"].tolist(), abs=1e-9)
-    assert em["alpha0_mean"].tolist() == pytest.approx(ref["alpha0_mean"].tolist(), abs=1e-9)
+    assert em["E"].tolist() == pytest.approx(ref["E"].tolist(), abs=1e-12)
+    assert em["alpha0_mean"].tolist() == pytest.approx(ref["alpha0_mean"].tolist(), abs=1e-12)
 
     listed = json.loads(cli("jobs", "list", "--format", "json").stdout)
     assert len(listed) == 4 and {j["status"] for j in listed} == {"done"}
     shown = json.loads(cli("jobs", "show", listed[0]["jid"], "--format", "json").stdout)
-    assert shown["params"]["mode"] == "one-hop" and shown["aid"].endswith(shown["aid"].split("#")[1])
+    assert shown["params"]["mode"] == "one-hop"
+    assert shown["aid"] == AnalysisParams(mode="one-hop").analysis_id(shown["graph"])
+    cli("jobs", "list", "--format", "parquet", "--out", str(tmp_path / "jobs.parquet"))
+    assert sorted(pd.read_parquet(tmp_path / "jobs.parquet")["jid"]) == sorted(j["jid"] for j in listed)
+    assert "parquet" in cli("jobs", "show", listed[0]["jid"], "--format", "parquet", code=2).output
     assert "results of neox" in cli("results", "--model", "neox").stdout  # the table renders
 
 
@@ -99,6 +104,8 @@ def test_errors_are_one_line_without_traceback(store, db_env):
         (["analyze", "--model", "neox", "--filter", "7"], "error: invalid analysis parameters: filter"),
         (["jobs", "show", "nosuchjob"], "error: no job with id 'nosuchjob'"),
         (["emergence", "--model", "neox"], "error: model 'neox' has no analysis yet"),
+        (["jobs", "show", "[bold]x[/]"], "error: no job with id '[bold]x[/]'"),  # never markup
+        (["train-example", "/proc/nope", "--preset", "minimal"], "error: cannot write/read /proc/nope"),
     ]
     for args, message in cases:
         done = run(args, db_env)

@@ -16,10 +16,7 @@ from neuromfa.training.metrics_file import MetricRow
 
 
 @pytest.fixture
-def demo(store, tmp_path, monkeypatch, db_env):
-    # api.analyze's worker processes open the store from the environment: point it at `store`
-    for key in ("NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE"):
-        monkeypatch.setenv(key, db_env[key])
+def demo(store, tmp_path):
     report = run_demo(store, tmp_path / "demo", preset="minimal", samples=2, k=8, workers=1)
     return store, tmp_path, report
 
@@ -34,7 +31,8 @@ def test_demo_tables_figures_and_rerun(demo):
         assert table["step"].tolist() == steps
         assert table.loc[0, "E_mean"] == 0.0  # E(t0) = 0 by definition
         assert table["val_loss"].notna().all() and table["n_samples"].eq(2).all()
-        assert result.spearman_E_val_loss is None or -1.0 <= result.spearman_E_val_loss <= 1.0
+        assert result.spearman_E_val_loss is not None and -1.0 <= result.spearman_E_val_loss <= 1.0
+        assert result.spearman_p is not None
     assert {p.name for p in report.figures} == {
         f"{stem}.{ext}" for stem in ("emergence", "emergence-one-hop", "spectra", "nfd") for ext in ("png", "svg")}
     assert all(p.stat().st_size > 5000 for p in report.figures)

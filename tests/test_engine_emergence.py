@@ -84,3 +84,17 @@ def test_missing_values_are_errors():
         emergence([])
     with pytest.raises(AnalysisError, match="appears twice"):
         summarize_checkpoints(rows([(0, 0, 1.5, 0.2, True), (0, 0, 1.4, 0.3, True)]))
+
+
+def test_spearman_with_metric():
+    import pandas as pd
+
+    from neuromfa.analysis.emergence import spearman_with
+
+    table = pd.DataFrame({"step": [0, 1, 2, 3], "E_mean": [0.0, 0.1, 0.3, 0.2], "val_loss": [5.0, 4.0, 2.0, 3.0]})
+    rho, p = spearman_with(table)
+    assert rho == pytest.approx(-1.0) and p < 0.01  # ranks exactly reversed
+    table["val_loss"] = [5.0, 4.0, 3.0, 2.0]
+    assert spearman_with(table)[0] == pytest.approx(-0.8)  # 1 - 6*2/(4*15)
+    assert spearman_with(table.head(2)) is None
+    assert spearman_with(table.drop(columns="val_loss")) is None

@@ -156,3 +156,18 @@ def test_python_api_ingest_and_graphs(store):
         stored = store.read("MATCH (:Neuron {graph: $gid})-[s:SYNAPSE]->() RETURN count(s) AS n", gid=gid)[0]["n"]
         assert edges == stored > 0
     assert api.graphs("other", store=store).empty
+
+
+def test_one_k_and_one_seed_base_per_model(store):
+    ingest_path(store, FIXTURE, name="fx", samples=1, k=8)
+    with pytest.raises(ConfigError, match=r"--neurons \(k\) 8, not 16"):
+        ingest_path(store, FIXTURE, name="fx", samples=1, k=16)
+    with pytest.raises(ConfigError, match="--seed-base 0, not 7"):
+        ingest_path(store, FIXTURE, name="fx", samples=1, k=8, seed_base=7)
+    assert store.read("MATCH (g:Graph) RETURN count(g) AS n")[0]["n"] == 1
+
+
+def test_k_too_large_writes_nothing(store):
+    with pytest.raises(ConfigError, match="k = 100"):
+        ingest_path(store, FIXTURE, name="fx", samples=1, k=100)
+    assert counts(store) == (0, 0)

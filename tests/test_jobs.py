@@ -7,6 +7,7 @@ import socket
 import threading
 
 import pytest
+from conftest import WIPE
 from jobs_helpers import COUNT_ANALYSES, COUNT_JOBS, COUNT_MEASURED, count, settings_for, store_fixture
 
 from neuromfa import api
@@ -136,6 +137,25 @@ def test_retry_of_a_running_job_needs_its_worker_gone(store, one_graph):
     remote = jobs.get_job(store, jid).model_copy(update={"worker": "other-host:1"})
     assert jobs.worker_gone(remote) is None
     assert "has not reported" in jobs.worker_gone(remote, stale_after=-1)
+
+
+def test_waiting_for_a_job_that_gets_deleted_ends_as_missing(store, graph_server, one_graph):
+    """analyze waits for jobs another worker holds; one deleted meanwhile must not hang it."""
+    (jid,), _ = jobs.enqueue(store, [GID], AnalysisParams())
+    jobs.claim(store, jid, jobs.new_token(), jobs.worker_id())  # running on a live worker
+
+    def delete_later() -> None:
+        with graph_server.connect(store.database) as own:
+            own.write(WIPE)
+
+    timer = threading.Timer(0.5, delete_later)
+    timer.start()
+    try:
+        outcomes = list(api._wait_for(store, [jid]))
+    finally:
+        timer.join()
+    assert [(o.jid, o.status) for o in outcomes] == [(jid, "missing")]
+    assert "deleted" in outcomes[0].error
 
 
 def test_analyze_unknown_model_step_or_sample_is_a_clear_error(store, graph_server, one_graph):

@@ -116,6 +116,21 @@ def test_plot_spectra_writes_png_and_svg(tmp_path):
     _check_files(summary, tmp_path, "Lipschitz", "step 1000", "training step")
 
 
+@pytest.mark.parametrize(
+    "given, stem",
+    [
+        ("figs/fig", "figs/fig"),  # a bare stem gets both extensions
+        ("figs/fig.png", "figs/fig"),
+        ("figs/fig.SVG", "figs/fig"),
+        ("figs/fig.pdf", "figs/fig"),  # another format's extension is replaced, not kept
+        ("figs/pythia-1.4b", "figs/pythia-1.4b"),  # a dot in a name is no extension
+        ("figs/run.step1000", "figs/run.step1000"),
+    ],
+)
+def test_output_paths_replace_an_extension(tmp_path, given, stem):
+    assert output_paths(tmp_path / given) == [tmp_path / f"{stem}.png", tmp_path / f"{stem}.svg"]
+
+
 # emergence
 
 

@@ -234,18 +234,18 @@ def test_emergence(graph):
             "reference_step", "E"]
     # step 0: alpha0 2.0, 2.2 / width 0.5, 0.7; step 100 (passed filter): 1.6, 1.4 / 1.0, 1.4
     assert_rows(run_query("emergence", store=graph), [
-        ("tiny", 0, 2, 2.1, math.sqrt(0.02), 0.6, math.sqrt(0.02), 0, 0.0),
-        ("tiny", 100, 2, 1.5, math.sqrt(0.02), 1.2, math.sqrt(0.08), 0, 2 * math.log(2.1 / 1.5)),
+        ("tiny", 0, 2, 2.1, math.sqrt(0.01), 0.6, math.sqrt(0.01), 0, 0.0),
+        ("tiny", 100, 2, 1.5, math.sqrt(0.01), 1.2, math.sqrt(0.04), 0, 2 * math.log(2.1 / 1.5)),
     ], cols)
     # the failed-filter sample (alpha0 0.5, width 3.0) joins step 100
     assert_rows(run_query("emergence", store=graph, passed_only=False), [
-        ("tiny", 0, 2, 2.1, math.sqrt(0.02), 0.6, math.sqrt(0.02), 0, 0.0),
-        ("tiny", 100, 3, 3.5 / 3, math.sqrt(0.68666666666666667 / 2), 1.8, math.sqrt(1.12), 0,
+        ("tiny", 0, 2, 2.1, math.sqrt(0.01), 0.6, math.sqrt(0.01), 0, 0.0),
+        ("tiny", 100, 3, 3.5 / 3, math.sqrt(0.68666666666666667 / 3), 1.8, math.sqrt(2.24 / 3), 0,
          (1.8 / 0.6) * math.log(2.1 / (3.5 / 3))),
     ])
     assert_rows(run_query("emergence", store=graph, reference_step=100), [
-        ("tiny", 0, 2, 2.1, math.sqrt(0.02), 0.6, math.sqrt(0.02), 100, 0.5 * math.log(1.5 / 2.1)),
-        ("tiny", 100, 2, 1.5, math.sqrt(0.02), 1.2, math.sqrt(0.08), 100, 0.0),
+        ("tiny", 0, 2, 2.1, math.sqrt(0.01), 0.6, math.sqrt(0.01), 100, 0.5 * math.log(1.5 / 2.1)),
+        ("tiny", 100, 2, 1.5, math.sqrt(0.01), 1.2, math.sqrt(0.04), 100, 0.0),
     ])
     # only G1 has a shortest-path analysis (older than its one-hop one)
     assert_rows(run_query("emergence", store=graph, mode="shortest-path"), [
@@ -253,8 +253,8 @@ def test_emergence(graph):
     ])
     # a reference step without analyses: E undefined
     assert_rows(run_query("emergence", store=graph, reference_step=50), [
-        ("tiny", 0, 2, 2.1, math.sqrt(0.02), 0.6, math.sqrt(0.02), None, None),
-        ("tiny", 100, 2, 1.5, math.sqrt(0.02), 1.2, math.sqrt(0.08), None, None),
+        ("tiny", 0, 2, 2.1, math.sqrt(0.01), 0.6, math.sqrt(0.01), None, None),
+        ("tiny", 100, 2, 1.5, math.sqrt(0.01), 1.2, math.sqrt(0.04), None, None),
     ])
     assert_rows(run_query("emergence", store=graph, model="other"), [], cols)
 

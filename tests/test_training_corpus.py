@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from neuromfa.errors import ConfigError
 from neuromfa.training.corpus import (
     EOS_ID,
     VOCAB_SIZE,
+    _read_capped,
     decode,
     encode,
     list_corpus_files,
@@ -117,6 +119,21 @@ def test_corpus_too_small_for_a_window(tmp_path):
     (tmp_path / "b.txt").write_text("also tiny")
     with pytest.raises(ConfigError, match="fewer than"):
         load_corpus(tmp_path, min_tokens=100)
+
+
+def test_read_capped_stops_at_the_cap_and_still_probes_for_binary(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"a" * 400)
+    (tmp_path / "b.bin").write_bytes(b"b" * 200 + b"\x00" + b"b" * 50)  # NUL past the 100 bytes left
+    (tmp_path / "c.txt").write_bytes(b"c" * 400)
+    chunks, total = _read_capped(tmp_path, ["a.txt", "b.bin", "c.txt"], 500, hashlib.sha256())
+    assert chunks == [b"a" * 400, b"c" * 100] and total == 500
+
+
+def test_unreadable_corpus_file_raises_config_error_naming_it(tmp_path):
+    (tmp_path / "a.txt").write_text("text")
+    with pytest.raises(ConfigError, match="cannot read corpus file .*gone.txt") as err:
+        _read_capped(tmp_path, ["a.txt", "gone.txt"], 1000, hashlib.sha256())  # deleted after listing
+    assert err.value.hint
 
 
 def test_checkpoint_steps_are_pythia_style():

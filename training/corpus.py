@@ -119,13 +119,21 @@ def _split(files: list[str], val_fraction: float) -> tuple[list[str], list[str]]
 
 
 def _read_capped(root: Path, files: list[str], cap: int, h: "hashlib._Hash") -> tuple[list[bytes], int]:
-    """Read files in order until ``cap`` bytes; binary and empty files are skipped."""
+    """Read files in order until ``cap`` bytes; binary and empty files are skipped. Only the
+    bytes still needed are read (at least the binary probe), not whole files."""
     chunks: list[bytes] = []
     total = 0
     for rel in files:
         if total >= cap:
             break
-        data = (root / rel).read_bytes()
+        try:
+            with open(root / rel, "rb") as fh:
+                data = fh.read(max(cap - total, _BINARY_PROBE))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read corpus file {root / rel}: {exc.strerror or exc}",
+                "make it readable, or use a corpus folder without it (--corpus FOLDER)",
+            ) from None
         if not data or b"\x00" in data[:_BINARY_PROBE]:
             continue
         data = data[: cap - total]
