@@ -9,7 +9,6 @@ reference the ``layered`` mode must match exactly.
 
 from __future__ import annotations
 
-import igraph
 import numpy as np
 
 from neuromfa.analysis.band import Edges
@@ -18,7 +17,10 @@ from neuromfa.analysis.band import Edges
 CELLS_PER_CHUNK = 4_000_000
 
 
-def build_graph(edges: Edges) -> igraph.Graph:
+def build_graph(edges: Edges):
+    """The directed igraph graph of ``edges``."""
+    import igraph  # imported here: igraph loads matplotlib, which the CLI does not need to start
+
     return igraph.Graph(n=edges.n_nodes, edges=np.column_stack([edges.src, edges.dst]), directed=True)
 
 

@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from neuromfa import api
 from neuromfa.analysis.worker import JobOutcome
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, markup=False)  # names and errors are never markup
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 class ModeChoice(str, enum.Enum):

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from neuromfa.store.connection import Store, open_store
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 @contextlib.contextmanager

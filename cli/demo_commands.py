@@ -61,7 +61,7 @@ def demo(
 
         report = run_demo(
             store, out, preset=preset, samples=samples, k=neurons, workers=workers,
-            stage=lambda msg: progress.console.print(f"[cyan]>[/] {msg}"),
+            stage=lambda msg: progress.console.print(f"> {msg}"),
             train_progress=train_progress,
             on_graph=lambda gid, written: progress.advance(bar("ingest graphs")),
             on_outcome=lambda o: progress.advance(bar("analysis jobs")),

@@ -18,8 +18,8 @@ from neuromfa.cli.common import cli_store
 from neuromfa.cli.output import Format, emit
 from neuromfa.errors import ConfigError
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, markup=False)  # names and errors are never markup
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 jobs_app = typer.Typer(help="List, show, cancel and retry analysis jobs.", no_args_is_help=True)
 

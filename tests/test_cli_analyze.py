@@ -45,7 +45,7 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_analyze_results_emergence_and_jobs(store, cli, tmp_path):
+def test_analyze_results_emergence_and_jobs(store, cli, db_env, tmp_path):
     store_fixture(store, "neox", steps=(0, 100), samples=(0, 1), metrics=METRICS)
     out = cli("analyze", "--model", "neox", "--mode", "one-hop").output
     assert "queued 4 job(s) for neox: one-hop, T=150" in out and "neox: 4 done" in out
@@ -77,6 +77,10 @@ def test_analyze_results_emergence_and_jobs(store, cli, tmp_path):
     assert sorted(pd.read_parquet(tmp_path / "jobs.parquet")["jid"]) == sorted(j["jid"] for j in listed)
     assert "parquet" in cli("jobs", "show", listed[0]["jid"], "--format", "parquet", code=2).output
     assert "results of neox" in cli("results", "--model", "neox").stdout  # the table renders
+    # a file that cannot be written: one line naming it, no traceback
+    done = run(["plot", "spectrum", "--model", "neox", "--mode", "one-hop", "--out", "/proc/x/fig"], db_env)
+    assert done.returncode == 1 and done.stderr.startswith("error: cannot write/read /proc/x"), done.stderr
+    assert "Traceback" not in done.stderr and "check the path" in done.stderr
 
 
 def test_no_wait_then_worker_then_cancel_and_retry(store, cli):

@@ -17,6 +17,7 @@ from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
 
 GID = graph_id("neox", 0, 0, 32)
+DELETE_JOBS = "MATCH (j:Job) DETACH DELETE j"  # test-only: the package never deletes a job
 
 
 @pytest.fixture
