@@ -43,6 +43,14 @@ def _r2_min(r2) -> float | None:
     return min(vals) if vals else None
 
 
+def current_per_graph(analyses: pd.DataFrame) -> pd.DataFrame:
+    """One analysis per graph (columns gid, aid, headline, created): the Graph's headline
+    analysis when it is among them, else the newest."""
+    ranked = analyses.assign(_headline=analyses["aid"] == analyses["headline"])
+    ranked = ranked.sort_values(["_headline", "created", "aid"], ascending=False)
+    return ranked.drop_duplicates("gid").drop(columns="_headline")
+
+
 def _analyses(store, model: str, steps: list[int] | None, mode: str | None, all_analyses: bool) -> pd.DataFrame:
     """Raw rows: the current analysis of each graph (or every analysis), plus unanalysed graphs."""
     graphs_of(store, model, steps)
@@ -52,9 +60,7 @@ def _analyses(store, model: str, steps: list[int] | None, mode: str | None, all_
     if mode is not None:
         analysed = analysed[analysed["mode"] == mode]
     if not all_analyses and len(analysed):
-        # the Graph's headline analysis first, then the newest
-        analysed["_headline"] = analysed["aid"] == analysed["headline"]
-        analysed = analysed.sort_values(["_headline", "created", "aid"], ascending=False).drop_duplicates("gid")
+        analysed = current_per_graph(analysed)
     missing = df.drop_duplicates("gid")[["gid", "step", "sample"]]
     missing = missing[~missing["gid"].isin(analysed["gid"])]
     out = pd.concat([analysed, missing], ignore_index=True) if len(missing) else analysed.reset_index(drop=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from neuromfa.analysis.tables import checkpoint_metrics, emergence_frame, graphs_of
+from neuromfa.analysis.tables import checkpoint_metrics, current_per_graph, emergence_frame, graphs_of
 from neuromfa.errors import AnalysisError
 from neuromfa.store.statements import cypher
 
@@ -17,9 +17,7 @@ def current_analyses(store, model: str, mode: str | None) -> pd.DataFrame:
         graphs_of(store, model)  # an unknown model says so first
         raise AnalysisError(f"model {model!r} has no analysis{f' in {mode} mode' if mode else ''} to plot",
                             f"run `neuromfa analyze --model {model}` first")
-    df["_headline"] = df["aid"] == df["headline"]
-    df = df.sort_values(["_headline", "created"]).drop_duplicates("gid", keep="last")
-    return df.sort_values(["step", "sample"]).reset_index(drop=True)
+    return current_per_graph(df).sort_values(["step", "sample"]).reset_index(drop=True)
 
 
 def spectra_frame(store, model: str, mode: str | None = "shortest-path") -> pd.DataFrame:

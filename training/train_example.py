@@ -31,12 +31,12 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from neuromfa.errors import ConfigError, NotFoundError
+from neuromfa.ingest.checkpoints import METRICS_FILE  # the file ingest attaches to the Checkpoint
 from neuromfa.training.corpus import EOS_ID, PAD_ID, VOCAB_SIZE, Corpus, CorpusInfo, load_corpus
 from neuromfa.training.presets import Preset, checkpoint_steps, get_preset
 
 FORMAT_VERSION = 1
 RUN_FILE = "run.json"
-METRICS_FILE = "metrics.json"
 RESUME_FILE = ".resume.pt"
 _STEP_DIR = re.compile(r"^step(\d+)$")
 
