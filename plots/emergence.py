@@ -76,7 +76,7 @@ def emergence_figure(
     steps = data["step"].to_numpy(dtype=float)
     series = _pick_metric(metrics_df, metric)
     with style():
-        fig = new_figure(7.5, 8.5)
+        fig = new_figure(10.0, 8.5)
         axes = fig.subplots(len(PANELS), 1, sharex=True)
         for ax, spec in zip(axes, PANELS):
             prefix = spec[0]
@@ -98,7 +98,8 @@ def emergence_figure(
                 twin.grid(False)
                 h2, l2 = twin.get_legend_handles_labels()
                 handles, labels, top = handles + h2, labels + l2, twin
-            top.legend(handles, labels, loc="best")
+            # outside the plot area, right of the second axis: no curve can be hidden behind it
+            top.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.12 if series is not None else 1.02, 1.0))
         axes[-1].set_xlabel(X_LABEL)
         axes[0].set_title("Multifractal emergence over training")
     summary = EmergenceSummary(
