@@ -123,13 +123,13 @@ def query(
         params = {k: json_value(v) for k, v in given.items()}
         if not write:
             refuse_write_clauses(cypher)  # before the database is opened (or started)
-        with open_store(notify=err_console.print) as store:
+        with open_store(notify=err_console.print, read_only=not write) as store:
             result = execute(cypher, params, write=write, store=store)
         title = None
     else:
         info = get_query(name)
         bind_params(info, given)  # bad parameters fail before the database is opened
-        with open_store(notify=err_console.print) as store:
+        with open_store(notify=err_console.print, read_only=True) as store:
             result = run_named(info, given, store=store)
         title = info.name
     render(result, fmt, out=out, title=title, console=console)

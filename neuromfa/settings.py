@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field
@@ -13,11 +14,27 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir("neuromfa", appauthor=False))
 
 
+def redact_uri(uri: str) -> str:
+    """``uri`` with any ``user:password@`` replaced by ``***@``, for messages and output."""
+    try:
+        netloc = urlsplit(uri).netloc
+    except ValueError:
+        netloc = ""
+    if "@" in netloc:
+        return uri.replace(netloc, "***@" + netloc.rsplit("@", 1)[1], 1)
+    if "@" in uri:  # unparsable: drop everything up to the last '@'
+        scheme, sep, _ = uri.partition("://")
+        return f"{scheme}{sep}***@{uri.rsplit('@', 1)[1]}" if sep else "***@" + uri.rsplit("@", 1)[1]
+    return uri
+
+
 class DatabaseSettings(BaseSettings):
     """Where the graph database is. With no NEO4J_URI the local embedded server is used.
 
     ``username`` unset means the server's usual administrator: ``root`` on the local
-    ArcadeDB server, ``neo4j`` on a server named by NEO4J_URI.
+    ArcadeDB server, ``neo4j`` on a server named by NEO4J_URI. ``read_username`` /
+    ``read_password`` (NEO4J_READ_*) name a user the NEO4J_URI server restricts to reading,
+    used for named queries and user Cypher without --write (the local server has its own).
     """
 
     model_config = SettingsConfigDict(env_prefix="NEO4J_", extra="ignore")
@@ -26,6 +43,12 @@ class DatabaseSettings(BaseSettings):
     username: str | None = None
     password: str | None = None
     database: str | None = None
+    read_username: str | None = None
+    read_password: str | None = None
+
+    def reader(self) -> tuple[str, str] | None:
+        """(user, password) of the read-only user, when one is configured."""
+        return (self.read_username, self.read_password or "") if self.read_username else None
 
 
 class HomeSettings(BaseSettings):

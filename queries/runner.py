@@ -1,17 +1,21 @@
 """Run named queries and user Cypher on the graph database.
 
-Reads run in an explicit transaction opened in READ access mode and always rolled back, so
-nothing a read statement does can stay in the database. Three guards refuse a write without
-``write=True``, because the servers differ:
+Without ``write=True`` a statement runs under credentials the server restricts to reading,
+and the server is the guarantee:
 
-1. before sending: a statement with a write clause (CREATE, MERGE, SET, DELETE, REMOVE, DROP,
-   FOREACH, LOAD CSV, ... IN TRANSACTIONS, or CALL of a procedure named create*, drop*, set*,
-   ...) is refused (ArcadeDB ignores the READ access mode,
-   and its schema statements and ``IN TRANSACTIONS`` commit even inside a rolled-back
-   transaction, so they must never reach it);
-2. Neo4j refuses writes in a READ transaction itself (Neo.ClientError.Statement.AccessMode);
-3. anything else that changed data (a procedure, say) shows in the result summary's counters:
-   the transaction is rolled back and the statement refused.
+- the local ArcadeDB server: as its read-only user ``neuromfa_reader`` (store/server.py),
+  whose writes, schema changes, new types, LOAD CSV and writing procedures the server refuses
+  (``Neo.ClientError.Security.Forbidden``);
+- a NEO4J_URI server: as NEO4J_READ_USERNAME when set, and always in a READ-access-mode
+  transaction, which Neo4j enforces (``Neo.ClientError.Statement.AccessMode``). An ArcadeDB
+  server named by NEO4J_URI ignores the access mode, so without NEO4J_READ_* user Cypher is
+  refused there (named queries, our own reads, still run).
+
+In front of that, a statement scanner refuses, before anything is sent, the clauses that
+change data or schema (CREATE, MERGE, SET, DELETE, REMOVE, DROP, FOREACH, LOAD CSV,
+``IN [n] [CONCURRENT] TRANSACTIONS``, ...) and ``CALL`` of any procedure not on the read
+allow-list: a fast, friendly refusal that names the clause. Reads run in a transaction that
+is always rolled back, and update counters the server reports refuse the statement too.
 
 Writes (``write=True``) run as one auto-commit transaction, so schema statements and
 ``CALL {} IN TRANSACTIONS`` work as the server allows them.
@@ -41,11 +45,16 @@ _WRITE_WORDS = {
     "CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "DROP", "FOREACH", "ALTER",
     "RENAME", "GRANT", "DENY", "REVOKE", "TERMINATE",
 }
-_WRITE_PROCEDURE_PREFIXES = ("create", "drop", "delete", "remove", "set", "merge", "add", "clear",
-                             "upsert", "insert", "update", "kill", "terminate")
+# Procedures a read may CALL (lower case); anything else is refused without --write.
+READ_PROCEDURES = frozenset({"db.labels", "db.relationshiptypes", "db.propertykeys"})
+READ_PROCEDURE_PREFIXES = ("db.schema.",)
+# A comment is whitespace (an unterminated one runs to the end); a string is one token; a
+# `quoted name` is a name (`` escapes a backtick), never a keyword.
 _TOKEN_RE = re.compile(
-    r"""(?P<skip>//[^\n]*|/\*.*?\*/|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`)"""
-    r"""|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"""
+    r"""(?P<skip>//[^\n]*|/\*.*?(?:\*/|\Z))"""
+    r"""|(?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+    r"""|(?P<name>`(?:[^`]|``)*`)"""
+    r"""|(?P<word>[^\W\d]\w*)"""
     r"""|(?P<other>\S)""",
     re.DOTALL,
 )
@@ -90,39 +99,56 @@ def plain(value: Any) -> Any:
 
 
 def _tokens(text: str) -> Iterator[tuple[str, str]]:
+    """(kind, value) of each token: word, name (a `quoted name`, unquoted), string, other."""
     for m in _TOKEN_RE.finditer(text):
         kind = m.lastgroup or "other"
-        if kind != "skip":
+        if kind == "name":
+            yield kind, m.group(kind)[1:-1].replace("``", "`")
+        elif kind != "skip":
             yield kind, m.group(kind)
 
 
+def _procedure_name(tokens: list[tuple[str, str]], start: int) -> str | None:
+    """The dotted name of the procedure a CALL at ``start - 1`` names (None: a subquery)."""
+    parts: list[str] = []
+    j = start
+    while j < len(tokens) and tokens[j][0] in ("word", "name"):
+        parts.append(tokens[j][1])
+        if j + 2 < len(tokens) and tokens[j + 1][1] == "." and tokens[j + 2][0] in ("word", "name"):
+            j += 2
+            continue
+        break
+    return ".".join(parts) or None
+
+
+def is_read_procedure(name: str) -> bool:
+    lower = name.lower()
+    return lower in READ_PROCEDURES or lower.startswith(READ_PROCEDURE_PREFIXES)
+
+
 def write_clauses(text: str) -> list[str]:
-    """The write clauses a Cypher statement contains (upper case, in order of appearance)."""
+    """The write clauses a Cypher statement contains (upper case, in order of appearance),
+    with ``CALL name`` for every procedure not on the read allow-list."""
     tokens = list(_tokens(text))
     found: list[str] = []
     for i, (kind, value) in enumerate(tokens):
         if kind != "word":
             continue
-        prev = tokens[i - 1][1] if i > 0 else ""
-        nxt = tokens[i + 1][1] if i + 1 < len(tokens) else ""
-        if prev in (".", ":", "$") or nxt == ":":
-            continue
+        prev_kind, prev = tokens[i - 1] if i > 0 else ("", "")
+        nxt_kind, nxt = tokens[i + 1] if i + 1 < len(tokens) else ("", "")
+        if prev in (".", ":", "$") and prev_kind == "other" or nxt == ":" and nxt_kind == "other":
+            continue  # a property key, label, parameter or map key
         word = value.upper()
         if word in _WRITE_WORDS:
             found.append(word)
         elif word == "LOAD" and nxt.upper() == "CSV":
             found.append("LOAD CSV")
-        elif word == "IN" and nxt.upper() == "TRANSACTIONS":
-            found.append("IN TRANSACTIONS")
-        elif word == "CALL" and tokens[i + 1:i + 2] and tokens[i + 1][0] == "word":
-            # a procedure (CALL db.createLabel(...)) whose name says it changes something
-            name = [tokens[i + 1][1]]
-            j = i + 2
-            while j + 1 < len(tokens) and tokens[j][1] == "." and tokens[j + 1][0] == "word":
-                name.append(tokens[j + 1][1])
-                j += 2
-            if any(part.lower().startswith(_WRITE_PROCEDURE_PREFIXES) for part in name):
-                found.append(f"CALL {'.'.join(name)}")
+        elif word == "TRANSACTIONS" and prev.upper() != "SHOW":
+            found.append("IN TRANSACTIONS")  # IN [n] [CONCURRENT] TRANSACTIONS [OF ...]
+        elif word == "CALL":
+            name = _procedure_name(tokens, i + 1)
+            if name is not None and not is_read_procedure(name):
+                found.append(f"CALL {name}")
     return found
 
 
@@ -134,8 +160,19 @@ def refuse_write_clauses(text: str) -> None:
 
 
 def _refusal(what: str) -> DatabaseError:
+    """The scanner's refusal: the statement was never sent, so nothing can have changed."""
     return DatabaseError(f"refused: the statement writes to the database ({what}) and runs "
-                         f"read-only; nothing was changed", hint=WRITE_HINT)
+                         f"read-only; it was not sent, nothing was changed", hint=WRITE_HINT)
+
+
+def _server_refusal(detail: str) -> DatabaseError:
+    """The server refused a write of the read-only user or READ transaction."""
+    return DatabaseError(f"refused by the graph server: the statement tries to write and runs "
+                         f"read-only ({_first_line(detail)})", hint=WRITE_HINT)
+
+
+def _first_line(text: str) -> str:
+    return next((ln.strip() for ln in text.splitlines() if ln.strip()), text.strip())
 
 
 def _offending_line(text: str, message: str) -> tuple[int, str] | None:
@@ -157,8 +194,10 @@ def _offending_line(text: str, message: str) -> tuple[int, str] | None:
 
 
 def _is_access_mode(exc: Neo4jError) -> bool:
+    """The server refused a write because of the session's mode or the user's permissions."""
     code = exc.code or ""
-    return code.endswith("Statement.AccessMode") or code.endswith("ForbiddenDueToTransactionType")
+    return code.endswith(("Statement.AccessMode", "ForbiddenDueToTransactionType",
+                          "Security.Forbidden"))
 
 
 def statement_error(exc: Neo4jError, text: str, *, named: str | None = None) -> DatabaseError:
@@ -166,8 +205,8 @@ def statement_error(exc: Neo4jError, text: str, *, named: str | None = None) -> 
     offending line of the statement."""
     code = exc.code or ""
     if _is_access_mode(exc):
-        return _refusal("the server refused a write in a read transaction")
-    message = next((ln.strip() for ln in (exc.message or str(exc)).splitlines() if ln.strip()), code)
+        return _server_refusal(exc.message or code)
+    message = _first_line(exc.message or str(exc)) or code
     where = _offending_line(text, exc.message or "")
     at = f" (line {where[0]}: {where[1].strip()})" if where else ""
     what = f"query {named!r}" if named else "the statement"
@@ -186,7 +225,8 @@ def _nonzero_counters(summary: neo4j.ResultSummary) -> dict[str, int]:
 
 def read_only(store: Store, text: str, params: Mapping[str, Any]) -> QueryResult:
     """Run ``text`` in a READ transaction that is always rolled back; refuse it (DatabaseError)
-    when the server reports any update. Driver errors are not translated here."""
+    when the server refuses a write or reports any update. The read-only guarantee comes from
+    ``store``'s credentials (see ``Store.reader()``). Driver errors are not translated here."""
     with store.session(default_access_mode=neo4j.READ_ACCESS) as session:
         tx = session.begin_transaction()
         try:
@@ -197,14 +237,18 @@ def read_only(store: Store, text: str, params: Mapping[str, Any]) -> QueryResult
         except BaseException as exc:
             with contextlib.suppress(DriverError, Neo4jError):
                 tx.rollback()
-            if isinstance(exc, Neo4jError) and _is_access_mode(exc):  # Neo4j refused the write
-                raise _refusal("the server refused a write in a read transaction") from None
+            if isinstance(exc, Neo4jError) and _is_access_mode(exc):
+                raise _server_refusal(exc.message or exc.code or "") from None
             raise
-        tx.rollback()  # always: a read leaves nothing behind, whatever it did
+        tx.rollback()  # always: a read leaves nothing behind that a rollback can undo
     counters = _nonzero_counters(summary)
     if counters or summary.counters.contains_updates:
         changed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counters.items())
-        raise _refusal(changed or "updates reported by the server")
+        # Not "nothing was changed": ArcadeDB keeps new types and schema changes after a
+        # rollback, which only a read-only user prevents.
+        raise DatabaseError(
+            f"refused: the server reported updates ({changed or 'unspecified'}) for a statement "
+            f"that runs read-only; its transaction was rolled back", hint=WRITE_HINT)
     return QueryResult(columns, rows, {})
 
 
@@ -230,16 +274,30 @@ def execute(text: str, params: Mapping[str, Any] | None = None, *, write: bool =
     if not write:
         refuse_write_clauses(text)
     if store is None:
-        with open_store() as own:
+        with open_store(read_only=not write) as own:
             return execute(text, params, write=write, store=own, named=named)
     try:
-        return (read_write if write else read_only)(store, text, params)
+        if write:
+            return read_write(store, text, params)
+        return read_only(_reading_store(store, named), text, params)
     except Neo4jError as exc:
         if (exc.code or "").startswith(_STATEMENT_CODES):
             raise statement_error(exc, text, named=named) from None
         raise translate(exc, store.uri, store.username) from None
     except DriverError as exc:
         raise translate(exc, store.uri, store.username) from None
+
+
+def _reading_store(store: Store, named: str | None) -> Store:
+    """``store`` as the read-only user; without one, ``store`` itself where the server
+    enforces READ sessions (Neo4j) or for our own named queries."""
+    reader = store.reader()
+    if reader.read_only or named is not None or reader.enforces_read_sessions():
+        return reader
+    raise DatabaseError(
+        f"the graph server at {store.uri} is ArcadeDB, which ignores read-only sessions, and "
+        f"no read-only user is configured for it", hint="set NEO4J_READ_USERNAME and "
+        "NEO4J_READ_PASSWORD to a user of a read-only group, or add --write")
 
 
 def run_named(info: QueryInfo, params: Mapping[str, Any], store: Store | None = None) -> QueryResult:
@@ -261,7 +319,7 @@ def run_query(name: str, store: Store | None = None, **params: Any) -> pd.DataFr
 
 def run_cypher(text: str, params: Mapping[str, Any] | None = None, write: bool = False,
                store: Store | None = None) -> pd.DataFrame:
-    """Run your own Cypher (values as ``$name`` parameters). Read-only unless ``write=True``;
-    a write attempted read-only raises DatabaseError and changes nothing. The DataFrame's
+    """Run your own Cypher (values as ``$name`` parameters). Read-only unless ``write=True``:
+    it then runs as the read-only user, and a write raises DatabaseError. The DataFrame's
     ``attrs["counters"]`` holds the server's update counters of a write."""
     return execute(text, params, write=write, store=store).frame()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Any, Callable, Iterator, TypeVar
 
 import neo4j
@@ -26,7 +27,7 @@ from neo4j.exceptions import (
 from pydantic import ValidationError
 
 from neuromfa.errors import ConfigError, DatabaseError
-from neuromfa.settings import DatabaseSettings
+from neuromfa.settings import DatabaseSettings, redact_uri
 from neuromfa.store.schema import schema_statements
 from neuromfa.store.server import LocalServer
 from neuromfa.store.statements import cypher
@@ -48,20 +49,27 @@ class ConstraintViolation(DatabaseError):
     """A write broke a uniqueness constraint (the record already exists)."""
 
 
+# user:password@ inside any URI-looking text (a driver message may quote the URI it was given)
+_USERINFO_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/@'\"]*@")
+
+
 def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
+    text = _USERINFO_RE.sub(r"\1***@", " ".join(str(text).split()))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def translate(exc: BaseException, uri: str, username: str = "") -> DatabaseError:
-    """A driver exception as the DatabaseError users see (one line + hint)."""
+    """A driver exception as the DatabaseError users see (one line + hint); a password in
+    ``uri`` is never shown."""
     if isinstance(exc, DatabaseError):
         return exc
+    uri = redact_uri(uri)
     if isinstance(exc, AuthError):
         return DatabaseError(
             f"the graph database at {uri} refused the credentials of user {username!r}",
-            hint="check NEO4J_USERNAME and NEO4J_PASSWORD (the local server's password is "
-                 "in $NEUROMFA_HOME/root-password)")
+            hint="check NEO4J_USERNAME and NEO4J_PASSWORD (NEO4J_READ_* for the read-only "
+                 "user); the local server's are in $NEUROMFA_HOME/root-password and "
+                 "reader-password")
     if isinstance(exc, (ServiceUnavailable, SessionExpired)):
         return DatabaseError(f"cannot reach the graph database at {uri}", hint=DOWN_HINT)
     if isinstance(exc, Neo4jError):
@@ -109,15 +117,20 @@ class Store:
     errors); ``transaction()`` gives an explicit transaction for several statements that
     must commit together; ``run_in_read_tx``/``run_in_write_tx`` run a function of a
     transaction (retried as a whole, so it must be idempotent up to its own writes).
+    ``reader()`` is the same database under the read-only user, when one is known.
+    ``uri`` is for messages: any password in it is redacted.
     """
 
     def __init__(self, driver: neo4j.Driver, *, uri: str, database: str | None,
-                 username: str = ""):
+                 username: str = "", read_only: bool = False):
         self.driver = driver
-        self.uri = uri
+        self.uri = redact_uri(uri)
         self.database = database
         self.username = username
+        self.read_only = read_only  # connected as a user the server restricts to reading
         self.settings: DatabaseSettings | None = None  # set by connect()
+        self._reader: Store | None = None
+        self._agent: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> "Store":
@@ -127,10 +140,39 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         self.driver.close()
 
     def __repr__(self) -> str:
         return f"Store(uri={self.uri!r}, database={self.database!r})"
+
+    def reader(self) -> "Store":
+        """This database under the read-only credentials (opened once, closed with this
+        Store); ``self`` when it is read-only already or no read-only user is configured."""
+        if self.read_only:
+            return self
+        credentials = self.settings.reader() if self.settings is not None else None
+        if credentials is None:
+            return self
+        if self._reader is None:
+            assert self.settings is not None and self.settings.uri
+            self._reader = connect(self.settings.uri, *credentials, self.database,
+                                   read_only=True)
+        return self._reader
+
+    def server_agent(self) -> str:
+        """The server's Bolt agent string (e.g. 'Neo4j/5.26.0 compatible (ArcadeDB ...)')."""
+        if self._agent is None:
+            with _translated(self.uri, self.username):
+                self._agent = self.driver.get_server_info().agent or ""
+        return self._agent
+
+    def enforces_read_sessions(self) -> bool:
+        """Whether the server itself refuses writes in a READ session: Neo4j does, ArcadeDB
+        ignores the access mode (it enforces only its users' permissions)."""
+        return "arcadedb" not in self.server_agent().lower()
 
     def session(self, **kwargs: Any) -> neo4j.Session:
         """A raw driver session on this database (errors are NOT translated)."""
@@ -207,11 +249,15 @@ def database_settings() -> DatabaseSettings:
                           hint="fix or unset the environment variable") from None
 
 
-def connect(uri: str, username: str, password: str, database: str | None) -> Store:
-    """A Store on the given server, checked (connect + authenticate + trivial query)."""
+def connect(uri: str, username: str, password: str, database: str | None, *,
+            reader: tuple[str, str] | None = None, read_only: bool = False) -> Store:
+    """A Store on the given server, checked (connect + authenticate + trivial query).
+    ``reader``: credentials of a read-only user on it (``Store.reader()``); ``read_only``:
+    ``username`` is such a user."""
     scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    shown = redact_uri(uri)
     if scheme not in BOLT_SCHEMES:
-        raise ConfigError(f"the graph database address {uri!r} is not a Bolt URI",
+        raise ConfigError(f"the graph database address {shown!r} is not a Bolt URI",
                           hint="NEO4J_URI looks like bolt://host:7687 or neo4j://host:7687")
     try:
         driver = GraphDatabase.driver(
@@ -220,12 +266,16 @@ def connect(uri: str, username: str, password: str, database: str | None) -> Sto
             max_transaction_retry_time=MAX_RETRY_TIME_S,
         )
     except (DriverError, ValueError) as exc:
-        raise DatabaseError(f"invalid graph database address {uri!r}: {_one_line(str(exc))}",
+        raise DatabaseError(f"invalid graph database address {shown!r}: "
+                            f"{_one_line(str(exc).replace(uri, shown))}",
                             hint="NEO4J_URI looks like bolt://host:7687 or neo4j://host:7687"
                             ) from None
-    store = Store(driver, uri=uri, database=database, username=username)
+    store = Store(driver, uri=uri, database=database, username=username, read_only=read_only)
     # how to reach the same database again, e.g. from a worker process
-    store.settings = DatabaseSettings(uri=uri, username=username, password=password, database=database)
+    read_username, read_password = reader if reader is not None else (None, None)
+    store.settings = DatabaseSettings(uri=uri, username=username, password=password,
+                                      database=database, read_username=read_username,
+                                      read_password=read_password)
     try:
         store.check()
     except BaseException:
@@ -236,16 +286,20 @@ def connect(uri: str, username: str, password: str, database: str | None) -> Sto
 
 def open_store(settings: DatabaseSettings | None = None, *, autostart: bool = True,
                notify: Callable[[str], None] | None = None,
-               server: LocalServer | None = None) -> Store:
+               server: LocalServer | None = None, read_only: bool = False) -> Store:
     """Open the configured database.
 
     NEO4J_URI set: that server (username defaults to ``neo4j``). Otherwise the local server
     of NEUROMFA_HOME, started when it is not running and ``autostart`` (said via ``notify``);
-    its database is NEO4J_DATABASE or ``neurons``.
+    its database is NEO4J_DATABASE or ``neurons``. ``read_only``: connect as the read-only
+    user (the local server's own, or NEO4J_READ_USERNAME) when there is one.
     """
     s = settings if settings is not None else database_settings()
     if s.uri:
-        return connect(s.uri, s.username or "neo4j", s.password or "", s.database)
+        reader = s.reader()
+        if read_only and reader is not None:
+            return connect(s.uri, *reader, s.database, read_only=True)
+        return connect(s.uri, s.username or "neo4j", s.password or "", s.database, reader=reader)
     local = server or LocalServer()
     if not local.is_running():
         if not autostart:
@@ -255,7 +309,14 @@ def open_store(settings: DatabaseSettings | None = None, *, autostart: bool = Tr
             notify(f"starting the local graph server in {local.home} "
                    f"(first start takes a few seconds)")
     if autostart:
-        # Also when it runs: start() then only waits for a start in progress elsewhere.
+        # Also when it runs: start() then only waits for a start in progress elsewhere (and
+        # gives a server of an older version its read-only user).
         local.start()
+    elif not local.reader_password_file.exists():
+        local.ensure_reader()
+    database = s.database or local.database
     # NEO4J_USERNAME / NEO4J_PASSWORD belong to the server NEO4J_URI names, not to this one.
-    return connect(local.uri, local.username, local.password(), s.database or local.database)
+    if read_only:
+        return connect(local.uri, *local.reader_credentials(), database, read_only=True)
+    return connect(local.uri, local.username, local.password(), database,
+                   reader=local.reader_credentials())

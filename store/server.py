@@ -3,25 +3,35 @@
 Everything lives under ``$NEUROMFA_HOME``:
 
     arcadedb/         server root (databases/, config/, log/)
-    root-password     generated root password (0600; ArcadeDB needs >= 8 characters)
+    root-password     generated root password (ArcadeDB needs >= 8 characters)
+    reader-password   generated password of the read-only user `neuromfa_reader`
     arcadedb.pid      JSON {pid, bolt_port, http_port, started} of the running server
     arcadedb.log      the JVM's stdout/stderr
     arcadedb.lock     serialises concurrent starts
 
+The home is private: folders 0700, files 0600 (the JVM runs with umask 077, and a start
+tightens what an older version left wider). Files are never opened through a symbolic link.
 The server listens on 127.0.0.1 only (Bolt and HTTP). The root password reaches the JVM
 through a 0600 argument file, never the command line, so `ps` does not show it.
+
+Read-only user Cypher runs as `neuromfa_reader`, a server user whose group may only read
+records on every database: the server itself refuses its writes, schema changes, new types,
+LOAD CSV and procedures that write (``Neo.ClientError.Security.Forbidden``). Every start
+makes sure the user and its group exist, so a home from an older version gets them too.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import secrets
 import signal
 import socket
+import stat
 import subprocess
 import time
 import urllib.error
@@ -30,7 +40,8 @@ from dataclasses import dataclass
 from enum import Enum
 from importlib import util as importlib_util
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+from urllib.parse import quote
 
 import psutil
 from pydantic import ValidationError
@@ -41,6 +52,16 @@ from neuromfa.store.statements import cypher
 
 DEFAULT_DATABASE = "neurons"
 ROOT_USER = "root"
+READER_USER = "neuromfa_reader"
+READER_GROUP = "neuromfa_reader"
+# The group as the server stores it (normalized): read records of every type, nothing else.
+READER_GROUP_DEFINITION: dict[str, Any] = {
+    "resultSetLimit": -1, "readTimeout": -1, "access": [],
+    "types": {"*": {"access": ["readRecord"]}},
+}
+READER_DATABASES = {"*": [READER_GROUP]}
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60.0
 # The server is local or named explicitly: never send its password through an HTTP proxy.
@@ -57,6 +78,65 @@ def home_settings() -> HomeSettings:
         field = "NEUROMFA_" + str(first["loc"][0]).upper() if first["loc"] else "NEUROMFA_*"
         raise ConfigError(f"{field} is invalid: {first['msg']}",
                           hint="fix or unset the environment variable") from None
+
+
+def _not_private(path: Path, what: str) -> DatabaseError:
+    return DatabaseError(f"refusing to use {path}: it is {what}",
+                         hint="remove it; neuromfa creates its own files under $NEUROMFA_HOME")
+
+
+def open_private(path: Path, flags: int) -> int:
+    """os.open of a file under the home: never through a symbolic link, created 0600 and
+    tightened to 0600 when it exists wider. Raises DatabaseError for a link or non-file."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, PRIVATE_FILE)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _not_private(path, "a symbolic link") from None
+        raise
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise _not_private(path, "not a regular file")
+    if stat.S_IMODE(info.st_mode) != PRIVATE_FILE:
+        os.fchmod(fd, PRIVATE_FILE)
+    return fd
+
+
+def write_private(path: Path, text: str, *, exclusive: bool = False) -> None:
+    """Write ``text`` to a 0600 file (replacing it, or only creating it when ``exclusive``)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    with os.fdopen(open_private(path, flags), "w") as fh:
+        fh.write(text)
+
+
+def read_private(path: Path) -> str:
+    with os.fdopen(open_private(path, os.O_RDONLY), "r") as fh:
+        return fh.read()
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (0700) or tighten it to 0700; refuse a symbolic link."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise _not_private(path, "a symbolic link")
+    if not stat.S_ISDIR(info.st_mode):
+        raise _not_private(path, "not a folder")
+    if stat.S_IMODE(info.st_mode) != PRIVATE_DIR:
+        os.chmod(path, PRIVATE_DIR)
+
+
+def privatize_tree(root: Path) -> None:
+    """Folders 0700 and files 0600 below ``root`` (what an older version created wider);
+    symbolic links are neither followed nor changed."""
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            want = PRIVATE_DIR if stat.S_ISDIR(info.st_mode) else PRIVATE_FILE
+            if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & ~want:
+                os.chmod(path, want)
 
 
 class State(str, Enum):
@@ -136,6 +216,10 @@ class LocalServer:
         return self.home / "root-password"
 
     @property
+    def reader_password_file(self) -> Path:
+        return self.home / "reader-password"
+
+    @property
     def pid_file(self) -> Path:
         return self.home / "arcadedb.pid"
 
@@ -159,28 +243,59 @@ class LocalServer:
     def http_url(self) -> str:
         return f"http://{HOST}:{self.http_port}"
 
-    # -- password ----------------------------------------------------------------------------
+    # -- passwords ---------------------------------------------------------------------------
     def password(self) -> str:
         """The root password, generated (0600) on first use."""
-        if self.password_file.is_file():
-            return self.password_file.read_text().strip()
+        if self.password_file.exists() or self.password_file.is_symlink():
+            return read_private(self.password_file).strip()
         if (self.root / "config" / "server-users.jsonl").exists():
             raise DatabaseError(
                 f"the local server's data in {self.root} exists but its password file "
                 f"{self.password_file} is missing",
                 hint=f"restore the file, or delete {self.root} to start with an empty database")
-        self.home.mkdir(parents=True, exist_ok=True)
-        pw = secrets.token_urlsafe(24)
-        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(pw + "\n")
-        return pw
+        return self._generated(self.password_file)[0]
+
+    def reader_password(self) -> str:
+        """The read-only user's password, generated (0600) on first use."""
+        return self._generated(self.reader_password_file)[0]
+
+    def reader_credentials(self) -> tuple[str, str]:
+        return READER_USER, self.reader_password()
+
+    def _generated(self, path: Path) -> tuple[str, bool]:
+        """(secret stored in ``path``, whether it was generated just now)."""
+        if path.exists() or path.is_symlink():
+            return read_private(path).strip(), False
+        private_dir(self.home)
+        secret = secrets.token_urlsafe(24)
+        write_private(path, secret + "\n", exclusive=True)
+        return secret, True
+
+    def ensure_reader(self) -> None:
+        """Make sure the read-only group and user exist as neuromfa defines them (over the
+        HTTP API, so a running server of an older version gets them without a restart)."""
+        admin = self.admin()
+        if admin.groups().get(READER_GROUP) != READER_GROUP_DEFINITION:
+            admin.save_group(READER_GROUP, READER_GROUP_DEFINITION)
+        password, fresh = self._generated(self.reader_password_file)
+        users = {u.get("name"): u for u in admin.users()}
+        if READER_USER not in users:
+            admin.create_user(READER_USER, password, READER_DATABASES)
+        elif fresh or users[READER_USER].get("databases") != READER_DATABASES:
+            admin.update_user(READER_USER, password, READER_DATABASES)
 
     # -- process -----------------------------------------------------------------------------
+    def _pid_info(self) -> dict[str, Any]:
+        try:
+            info = json.loads(read_private(self.pid_file))
+        except (OSError, ValueError, DatabaseError):
+            return {}
+        return info if isinstance(info, dict) else {}
+
     def _read_pid(self) -> int | None:
         try:
-            return int(json.loads(self.pid_file.read_text())["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
+            return int(self._pid_info()["pid"])
+        except (ValueError, KeyError, TypeError):
             return None
 
     def _is_our_process(self, pid: int) -> bool:
@@ -199,11 +314,11 @@ class LocalServer:
         pid = self._read_pid()
         if pid is None or not self._is_our_process(pid):
             return None
+        info = self._pid_info()
         try:
-            info = json.loads(self.pid_file.read_text())
             self.bolt_port = int(info.get("bolt_port", self.bolt_port))
             self.http_port = int(info.get("http_port", self.http_port))
-        except (OSError, ValueError, TypeError):
+        except (ValueError, TypeError):
             pass
         return pid
 
@@ -214,7 +329,7 @@ class LocalServer:
         pid = self._read_pid()
         if pid is not None and self.pid() == pid:
             state = State.RUNNING
-        elif self.pid_file.exists():
+        elif self.pid_file.exists() or self.pid_file.is_symlink():
             state, pid = State.STALE, pid
         else:
             state, pid = State.STOPPED, None
@@ -245,8 +360,8 @@ class LocalServer:
 
     @contextlib.contextmanager
     def _start_lock(self) -> Iterator[None]:
-        self.home.mkdir(parents=True, exist_ok=True)
-        with open(self._lock_file, "w") as fh:
+        private_dir(self.home)
+        with os.fdopen(open_private(self._lock_file, os.O_RDWR | os.O_CREAT), "r+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -266,8 +381,8 @@ class LocalServer:
 
     def _log_tail(self, lines: int = 5) -> str:
         try:
-            text = self.log_file.read_text(errors="replace").splitlines()
-        except OSError:
+            text = read_private(self.log_file).splitlines()
+        except (OSError, ValueError, DatabaseError):
             return ""
         keep = [ln.strip() for ln in text if ln.strip()][-lines:]
         return " | ".join(keep)
@@ -279,27 +394,19 @@ class LocalServer:
             pid = self.pid()
             if pid is not None:
                 self.wait_ready(timeout, pid=pid)
+                if not self.reader_password_file.exists():  # started by an older version
+                    self.ensure_reader()
+                    privatize_tree(self.home)
                 return StartResult(pid, time.monotonic() - t0, already_running=True)
             self.pid_file.unlink(missing_ok=True)  # stale
             self._check_ports_free()
             password = self.password()
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self._args_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(f'"-Darcadedb.server.rootPassword={password}"\n')
-            with open(self.log_file, "ab") as log:
-                log.write(f"--- neuromfa: starting server {time.ctime()} ---\n".encode())
-                log.flush()
-                proc = subprocess.Popen(
-                    self._command(self._args_file), cwd=self.root,
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True,  # a Ctrl-C in the CLI must not kill the server
-                )
-            self.pid_file.write_text(json.dumps({
-                "pid": proc.pid, "bolt_port": self.bolt_port, "http_port": self.http_port,
-                "started": time.time()}))
+            private_dir(self.root)
+            privatize_tree(self.home)
+            proc = self._launch(password)
             try:
                 self.wait_ready(timeout - (time.monotonic() - t0), pid=proc.pid, proc=proc)
+                self.ensure_reader()
             except BaseException:
                 self._terminate(proc.pid, STOP_TIMEOUT_S)
                 self.pid_file.unlink(missing_ok=True)
@@ -307,6 +414,24 @@ class LocalServer:
             finally:
                 self._args_file.unlink(missing_ok=True)
             return StartResult(proc.pid, time.monotonic() - t0, already_running=False)
+
+    def _launch(self, password: str) -> subprocess.Popen:
+        """Start the JVM (umask 077: its data files are private) and record its pid."""
+        write_private(self._args_file, f'"-Darcadedb.server.rootPassword={password}"\n')
+        log_fd = open_private(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        with os.fdopen(log_fd, "ab") as log:
+            log.write(f"--- neuromfa: starting server {time.ctime()} ---\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                self._command(self._args_file), cwd=self.root,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # a Ctrl-C in the CLI must not kill the server
+                umask=0o077,
+            )
+        write_private(self.pid_file, json.dumps({
+            "pid": proc.pid, "bolt_port": self.bolt_port, "http_port": self.http_port,
+            "started": time.time()}))
+        return proc
 
     def _bolt_ready(self) -> bool:
         """Bolt accepts our credentials and answers a trivial query."""
@@ -388,13 +513,13 @@ class ArcadeAdmin:
         self.protect = protect
         self._auth = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
-    def _call(self, path: str, body: dict | None, what: str) -> dict:
+    def _call(self, path: str, body: dict | None, what: str, method: str | None = None) -> dict:
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Authorization": self._auth}
         if data is not None:
             headers["Content-Type"] = "application/json"
         req = urllib.request.Request(f"{self.http_url}{path}", data=data, headers=headers,
-                                     method="POST" if data is not None else "GET")
+                                     method=method or ("POST" if data is not None else "GET"))
         try:
             with _NO_PROXY.open(req, timeout=30) as resp:
                 return json.loads(resp.read() or b"{}")
@@ -434,6 +559,30 @@ class ArcadeAdmin:
 
     def list_databases(self) -> list[str]:
         return list(self._call("/api/v1/databases", None, "list databases")["result"])
+
+    # -- server users and groups (root only) ------------------------------------------------
+    def users(self) -> list[dict[str, Any]]:
+        """Server users with their database -> groups assignments (no password hashes)."""
+        return list(self._call("/api/v1/server/users", None, "list users")["result"])
+
+    def groups(self, database: str = "*") -> dict[str, Any]:
+        """The security groups defined for ``database`` ('*': every database), by name."""
+        doc = self._call("/api/v1/server/groups", None, "list groups")["result"]
+        return dict(doc.get("databases", {}).get(database, {}).get("groups", {}))
+
+    def save_group(self, name: str, definition: dict[str, Any], database: str = "*") -> None:
+        self._call("/api/v1/server/groups", {"database": database, "name": name, **definition},
+                   f"save group {name!r}")
+
+    def create_user(self, name: str, password: str, databases: dict[str, list[str]]) -> None:
+        self._call("/api/v1/server/users",
+                   {"name": name, "password": password, "databases": databases},
+                   f"create user {name!r}")
+
+    def update_user(self, name: str, password: str, databases: dict[str, list[str]]) -> None:
+        self._call(f"/api/v1/server/users?name={quote(name)}",
+                   {"password": password, "databases": databases}, f"update user {name!r}",
+                   method="PUT")
 
 
 def _check_db_name(name: str) -> None:

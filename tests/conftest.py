@@ -53,9 +53,10 @@ class GraphServer:
     home: Path  # NEUROMFA_HOME for subprocesses
     local: LocalServer | None = None
     env: dict[str, str] = field(default_factory=dict)  # NEUROMFA_* the tests run under
+    reader: tuple[str, str] | None = None  # the read-only user (NEO4J_READ_* / the local one)
 
     def connect(self, database: str | None) -> Store:
-        return connect(self.uri, self.username, self.password, database)
+        return connect(self.uri, self.username, self.password, database, reader=self.reader)
 
 
 def _external(tmp_home: Path) -> GraphServer:
@@ -66,7 +67,7 @@ def _external(tmp_home: Path) -> GraphServer:
     admin = ArcadeAdmin(f"http://{host}:{HomeSettings().http_port}", username, password)
     server = GraphServer(db.uri, username, password, db.database,
                          admin if admin.ping() else None,
-                         Path(os.environ.get("NEUROMFA_HOME", tmp_home)))
+                         Path(os.environ.get("NEUROMFA_HOME", tmp_home)), reader=db.reader())
     if server.admin is None and os.environ.get("NEUROMFA_TEST_WIPE") != "1":
         with server.connect(db.database) as store:
             if store.read(COUNT)[0]["n"]:
@@ -97,7 +98,7 @@ def graph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphServ
             local.start()
         try:
             yield GraphServer(local.uri, local.username, local.password(), local.database,
-                              local.admin(), local.home, local, env)
+                              local.admin(), local.home, local, env, local.reader_credentials())
         finally:
             if started_here:
                 local.stop()
@@ -136,6 +137,8 @@ def db_env(store: Store, graph_server: GraphServer) -> dict[str, str]:
         "NEO4J_PASSWORD": graph_server.password,
         "NEUROMFA_HOME": str(graph_server.home),
     })
+    if graph_server.reader is not None:
+        env["NEO4J_READ_USERNAME"], env["NEO4J_READ_PASSWORD"] = graph_server.reader
     if store.database:
         env["NEO4J_DATABASE"] = store.database
     return env

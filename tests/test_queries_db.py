@@ -433,18 +433,40 @@ def test_writes_are_refused_without_write(graph, statement):
     assert _counts(graph) == before_counts
 
 
-def test_the_server_side_guard_rolls_back_and_refuses(graph):
-    """Below the clause check: a write that reaches the server in a read transaction is rolled
-    back and refused from the server's update counters (ArcadeDB does not refuse it itself)."""
+def test_the_counter_guard_rolls_back_and_refuses(graph):
+    """Below the clause check, as root (no read-only user): a write that reaches ArcadeDB in
+    a read transaction is rolled back and refused from the server's update counters. The
+    message does not claim that nothing changed (ArcadeDB keeps new types after a rollback)."""
     before_jobs, before_counts = _jobs(graph), _counts(graph)
     for statement in ("MATCH (j:Job) SET j.status = 'queued' RETURN j.jid AS jid",
                       "CREATE (:Job {jid: 'sneaky'})",
                       "MATCH (n:Neuron) DETACH DELETE n"):
-        with pytest.raises(DatabaseError, match="refused") as err:
+        with pytest.raises(DatabaseError, match="refused: the server reported updates") as err:
             read_only(graph, statement, {})
-        assert "nothing was changed" in err.value.message
+        assert "rolled back" in err.value.message
+        assert "nothing was changed" not in err.value.message
     assert _jobs(graph) == before_jobs
     assert _counts(graph) == before_counts
+
+
+def test_the_read_only_user_is_refused_by_the_server(graph):
+    """The same writes as the read-only user, scanner bypassed: refused by the server
+    (schema, create, delete: at once) or by the counter guard (SET: ArcadeDB checks a
+    property update at commit, which a read never reaches; tests/security commits it)."""
+    reader = graph.reader()
+    assert reader is not graph and reader.read_only
+    before_jobs, before_counts = _jobs(graph), _counts(graph)
+    for statement in ("MATCH (j:Job) SET j.status = 'queued' RETURN j.jid AS jid",
+                      "CREATE (:Job {jid: 'sneaky'})",
+                      "CREATE (:BrandNewLabel {x: 1})",
+                      "MATCH (n:Neuron) DETACH DELETE n"):
+        with pytest.raises(DatabaseError, match="refused") as err:
+            read_only(reader, statement, {})
+        assert "nothing was changed" not in err.value.message
+    assert _jobs(graph) == before_jobs
+    assert _counts(graph) == before_counts
+    labels = run_cypher("CALL db.labels() YIELD label RETURN label", store=graph)
+    assert "BrandNewLabel" not in set(labels.label)
 
 
 def test_write_true_commits_and_reports_counters(graph):
