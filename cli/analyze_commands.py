@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from neuromfa import api
 from neuromfa.analysis.worker import JobOutcome
+from neuromfa.limits import MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD, check_workers, max_workers
 
 console = Console(highlight=False, soft_wrap=True, markup=False)  # names and errors are never markup
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
@@ -37,19 +38,20 @@ def analyze(
     step: Optional[list[int]] = typer.Option(None, "--step", help="Only this checkpoint step (repeatable). Default: every step."),
     sample: Optional[list[int]] = typer.Option(None, "--sample", help="Only this sample (repeatable). Default: every sample."),
     mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help="Box growing: one-hop (the authors' code), shortest-path (exact, igraph) or layered (same masses, min-plus over layers)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", "-T", help="T: edges with 1 < d <= T are used.  \\[default: 150]"),
-    q_min: Optional[float] = typer.Option(None, "--q-min", help="Smallest q.  \\[default: -3]"),
-    q_max: Optional[float] = typer.Option(None, "--q-max", help="Largest q.  \\[default: 3]"),
-    q_step: Optional[float] = typer.Option(None, "--q-step", help="q grid step (the grid must contain 0).  \\[default: 0.1]"),
+    threshold: Optional[float] = typer.Option(None, "--threshold", "-T", help=f"T: edges with 1 < d <= T are used; finite, 1 < T <= {MAX_THRESHOLD:,.0f}.  \\[default: 150]"),
+    q_min: Optional[float] = typer.Option(None, "--q-min", help=f"Smallest q; |q| <= {MAX_Q_ABS:g}.  \\[default: -3]"),
+    q_max: Optional[float] = typer.Option(None, "--q-max", help=f"Largest q; |q| <= {MAX_Q_ABS:g}.  \\[default: 3]"),
+    q_step: Optional[float] = typer.Option(None, "--q-step", help=f"q grid step (the grid must contain 0 and hold at most {MAX_Q_POINTS} values).  \\[default: 0.1]"),
     min_mass: Optional[int] = typer.Option(None, "--min-mass", help="Eligible nodes have more than this many nodes within T.  \\[default: 10]"),
     filter_: Optional[int] = typer.Option(None, "--filter", help="Sample filter: 0 none, 1 f>0, 2 alpha edge, 3 both.  \\[default: 0]"),
     structural: Optional[StructuralChoice] = typer.Option(None, "--structural", help="qkv -> context edges in the path modes: traverse (d = 1) or drop.  \\[default: traverse]"),
-    workers: int = typer.Option(1, "--workers", "-w", help="Jobs run at the same time (processes or Ray CPUs)."),
+    workers: int = typer.Option(1, "--workers", "-w", help=f"Jobs run at the same time (processes or Ray CPUs): 1 to {max_workers()} here (4 per CPU, at most 64)."),
     executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="local: a process pool here; ray: Ray tasks (pip install 'neuromfa\\[ray]')."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to submit to (e.g. ray://HOST:10001 or auto). Default: a local Ray instance."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Run the jobs now (default), or only queue them for `neuromfa worker`."),
 ) -> None:
     """Analyse stored graphs of a model: one job per graph, results written back to the database."""
+    check_workers(workers)  # the analysis parameters are checked by api.analyze, before the database
     progress = Progress(TextColumn("[bold]analysing[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                         TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False)
     state: dict = {"task": None, "counts": {}}

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from neuromfa.cli.common import cli_store, err_console
+from neuromfa.limits import MAX_K, MAX_SAMPLES, check_neurons, check_samples, check_workers, max_workers
 
 console = Console(highlight=False)
 
@@ -38,11 +39,15 @@ def _table(result) -> Table:
 def demo(
     out: Path = typer.Option(Path("neuromfa-demo"), "--out", help="Folder for the trained run and the figures."),
     preset: str = typer.Option("tiny", "--preset", help="Training preset: tiny (about a minute) or small."),
-    samples: int = typer.Option(3, "--samples", min=1, help="Samples (SNINs) per checkpoint."),
-    neurons: int = typer.Option(32, "--neurons", "-k", min=1, help="Neurons per layer per sample."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Analysis worker processes."),
+    samples: int = typer.Option(3, "--samples", help=f"Samples (SNINs) per checkpoint: 1 to {MAX_SAMPLES}."),
+    neurons: int = typer.Option(32, "--neurons", "-k", help=f"Neurons per layer per sample: 1 to {MAX_K}, and at most the model's hidden size."),
+    workers: int = typer.Option(2, "--workers", help=f"Analysis worker processes: 1 to {max_workers()} here (4 per CPU, at most 64)."),
 ) -> None:
     """Train a small model offline, ingest its checkpoints, analyse them, print the table, draw the figures."""
+    # before the server or the training starts
+    check_samples(samples)
+    check_neurons(neurons)
+    check_workers(workers)
     from neuromfa.demo import run_demo
 
     with cli_store() as store, Progress(

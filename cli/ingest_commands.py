@@ -10,7 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from neuromfa.cli.common import cli_store, err_console
 from neuromfa.cli.output import Format, emit
-from neuromfa.ingest.pipeline import ingest_path
+from neuromfa.ingest.pipeline import IngestReport, check_ingest, ingest_path
+from neuromfa.limits import MAX_K, MAX_SAMPLES
 from neuromfa.store.statements import cypher
 
 
@@ -20,11 +21,12 @@ def ingest(
     name: str = typer.Option(..., "--name", help="Model name the graphs are stored under."),
     step: Optional[int] = typer.Option(None, "--step", help="Training step of a single model "
                                        "(default 0); in a run directory: only this step."),
-    samples: int = typer.Option(10, "--samples", min=1, help="Number of samples (seeds seed-base .. seed-base+S-1)."),
-    neurons: int = typer.Option(32, "--neurons", "-k", min=1, help="Neurons per layer per sample (k)."),
-    seed_base: int = typer.Option(0, "--seed-base", min=0, help="Seed of sample 0."),
+    samples: int = typer.Option(10, "--samples", help=f"Number of samples (seeds seed-base .. seed-base+S-1): 1 to {MAX_SAMPLES}."),
+    neurons: int = typer.Option(32, "--neurons", "-k", help=f"Neurons per layer per sample (k): 1 to {MAX_K}, and at most what the model's layers hold."),
+    seed_base: int = typer.Option(0, "--seed-base", help="Seed of sample 0 (seeds stay below 2**32)."),
 ) -> None:
     """Sample neuron interaction networks from a model or a training run and store them."""
+    check_ingest(name, samples, neurons, seed_base)  # before the server is started
     with cli_store() as store, Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=True,
@@ -41,11 +43,20 @@ def ingest(
             on_graph=lambda gid, written: progress.advance(graphs),
             on_edges=lambda n: progress.advance(edges, n),
         )
+    print_report(report)
+
+
+def print_report(report: IngestReport) -> None:
+    """The warnings, one line each, then the summary line."""
+    for line in report.warnings:
+        err_console.print(f"warning: {line}")
     rate = report.edges_written / report.seconds if report.seconds else 0.0
     err_console.print(
         f"{report.model}: {report.checkpoints} checkpoint(s), {report.graphs_written} graph(s) written, "
         f"{report.graphs_present} already stored, {report.edges_written} synapses in {report.seconds:.1f} s"
         + (f" ({rate:,.0f} synapses/s)" if report.edges_written else "")
+        + (f"; {report.zero_weights} zero weight{'s' * (report.zero_weights != 1)} skipped (no edge)"
+           if report.zero_weights else "")
     )
 
 

@@ -6,6 +6,7 @@ import importlib
 import sys
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 
@@ -54,15 +55,29 @@ def _os_message(exc: OSError) -> str:
     return reason
 
 
+def _validation_message(exc: ValidationError) -> str:
+    """The first pydantic error as one line naming the field (pydantic's own text spans lines)."""
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": str(exc).splitlines()[0]}
+    where = ".".join(str(p) for p in first["loc"])
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"invalid {exc.title}: {where + ': ' if where else ''}{first['msg'].removeprefix('Value error, ')}{more}"
+
+
 def main() -> None:
     """Entry point: user-facing errors become one line (+ hint) and exit status 1, never a
     traceback. Click/Typer run in standalone mode, so usage errors, --help, no-args help,
-    Abort and Ctrl-C print and exit exactly as click does; only NeuromfaError and OSError
-    (which click does not handle, except a broken pipe) reach the handlers below."""
+    Abort and Ctrl-C print and exit exactly as click does; only NeuromfaError, pydantic's
+    ValidationError and OSError (which click does not handle, except a broken pipe) reach the
+    handlers below."""
     try:
         app()
     except NeuromfaError as exc:
         _report(exc.message, exc.hint)
+        sys.exit(1)
+    except ValidationError as exc:
+        # a value that slipped past the commands' own checks into a record
+        _report(_validation_message(exc), "see the command's --help for the allowed values")
         sys.exit(1)
     except OSError as exc:
         # a file the user named cannot be written or read (missing folder, permissions, ...)

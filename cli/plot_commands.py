@@ -13,6 +13,14 @@ from neuromfa.cli.common import cli_store, err_console
 plot_app = typer.Typer(help="Draw figures of stored analyses (PNG and SVG).", no_args_is_help=True)
 
 MODE_HELP = "Analyses of this mode."
+OUT_HELP = "Output file in an existing folder; .png and .svg are written."
+
+
+def _check_out(out: Path) -> None:
+    """A missing output folder fails before the database is opened (plots import matplotlib: on use)."""
+    from neuromfa.plots.figure import check_output_dir
+
+    check_output_dir(out)
 
 
 def _done(summary) -> None:
@@ -22,13 +30,14 @@ def _done(summary) -> None:
 @plot_app.command()
 def spectrum(
     model: str = typer.Option(..., "--model"),
-    out: Path = typer.Option(..., "--out", help="Output file; .png and .svg are written."),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
     mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help=MODE_HELP),
 ) -> None:
     """f(alpha) spectra over training: one curve per step, band over samples."""
     from neuromfa.plots.data import spectra_frame
     from neuromfa.plots.spectrum import plot_spectra
 
+    _check_out(out)
     with cli_store() as store:
         df = spectra_frame(store, model, mode.value)
     _done(plot_spectra(df, out))
@@ -37,7 +46,7 @@ def spectrum(
 @plot_app.command()
 def emergence(
     model: str = typer.Option(..., "--model"),
-    out: Path = typer.Option(..., "--out", help="Output file; .png and .svg are written."),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
     mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help=MODE_HELP),
     metric: Optional[str] = typer.Option(None, "--metric", help="Checkpoint metric on the second axis (default val_loss if stored)."),
     reference_step: Optional[int] = typer.Option(None, "--reference-step", help="t0 of E (default the earliest step)."),
@@ -46,6 +55,7 @@ def emergence(
     from neuromfa.plots.data import emergence_and_metrics
     from neuromfa.plots.emergence import plot_emergence
 
+    _check_out(out)
     with cli_store() as store:
         table, metrics = emergence_and_metrics(store, model, mode.value, reference_step)
     _done(plot_emergence(table, out, metric=metric, metrics_df=metrics if len(metrics) else None))
@@ -54,7 +64,7 @@ def emergence(
 @plot_app.command()
 def nfd(
     model: str = typer.Option(..., "--model"),
-    out: Path = typer.Option(..., "--out", help="Output file; .png and .svg are written."),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
     mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help=MODE_HELP),
     step: Optional[int] = typer.Option(None, "--step", help="Checkpoint step (default the last analysed)."),
 ) -> None:
@@ -62,6 +72,7 @@ def nfd(
     from neuromfa.plots.data import nfd_frame
     from neuromfa.plots.nfd import plot_nfd
 
+    _check_out(out)
     with cli_store() as store:
         df = nfd_frame(store, model, mode.value, step)
     _done(plot_nfd(df, out))

@@ -74,6 +74,7 @@ class Adapter(ABC):
     # role -> tensor name inside the model, "{b}" is the block number
     templates: ClassVar[dict[str, str]]
     layer_count_keys: ClassVar[tuple[str, ...]] = ("num_hidden_layers", "n_layer")
+    hidden_keys: ClassVar[tuple[str, ...]] = ("hidden_size", "n_embd", "d_model")
 
     def __init__(self, source: TensorSource):
         self.model_type = source.config["model_type"]
@@ -85,6 +86,15 @@ class Adapter(ABC):
                 source.require(self.name(role, b))
         sizes, hidden = self._sizes(source)
         self.facts = ModelFacts(self.model_type, self.family, hidden, self.blocks, source.n_params(), sizes)
+        self.warnings: list[str] = self._config_disagreements(source.config, hidden)
+
+    def _config_disagreements(self, config: dict, hidden: int) -> list[str]:
+        """One line per config size the tensor shapes contradict (the shapes are what is read)."""
+        key = next((k for k in self.hidden_keys if config.get(k) is not None), None)
+        if key is None or config[key] == hidden:
+            return []
+        return [f"the config says {key} = {config[key]} but the weight tensors have hidden size "
+                f"{hidden}; the tensor shapes are used"]
 
     # -- names ---------------------------------------------------------------------------
     def name(self, role: str, block: int) -> str:

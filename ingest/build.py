@@ -6,8 +6,8 @@ then the final ``output`` layer (k); block b+1's input nodes are block b's mlp_o
 Node ``index`` is the row/column index in the weight matrix: qkv nodes t, t+A, t+2A
 (A the query width), context t, mlp_hidden its row in the MLP hidden layer.
 Learned edges carry the signed weight (float64); an exact zero is no edge (METHOD.md) and is
-dropped. Structural qkv -> context edges carry w = 1: Q row t -> context t, every K and V
-node -> every context node.
+dropped, and counted in ``meta["zero_weights"]``. Structural qkv -> context edges carry w = 1:
+Q row t -> context t, every K and V node -> every context node.
 """
 
 from __future__ import annotations
@@ -63,12 +63,19 @@ def build_snin(source: TensorSource, adapter: Adapter, draws: Draws, gid: str | 
         return np.arange(start, stop, dtype=np.int64)
 
     srcs, dsts, ws, structs = [], [], [], []
+    zeros = 0
 
     def add(s: np.ndarray, d: np.ndarray, w: np.ndarray, structural: bool = False) -> None:
         srcs.append(s)
         dsts.append(d)
         ws.append(w)
         structs.append(np.full(len(s), structural))
+
+    def learned(src_pos: np.ndarray, dst_pos: np.ndarray, m: np.ndarray) -> None:
+        nonlocal zeros
+        s, d, w = _dense(src_pos, dst_pos, m)
+        zeros += m.size - len(w)
+        add(s, d, w)
 
     # node positions first, so each block can address the next block's input
     pos = []
@@ -89,15 +96,15 @@ def build_snin(source: TensorSource, adapter: Adapter, draws: Draws, gid: str | 
     for b in range(blocks):
         p, t = pos[b], draws.qkv_t[b]
         nxt = pos[b + 1]["input"] if b + 1 < blocks else out_pos
-        add(*_dense(p["input"], p["qkv"], adapter.input_qkv(source, b, draws.input[b], t)))
+        learned(p["input"], p["qkv"], adapter.input_qkv(source, b, draws.input[b], t))
         # structural: Q row t -> context t; K and V rows -> every context node
         q, kv, ctx = p["qkv"][:k], p["qkv"][k:], p["context"]
         kv_src, kv_dst = np.meshgrid(kv, ctx, indexing="ij")
         s = np.concatenate([q, kv_src.ravel()])
         add(s, np.concatenate([ctx, kv_dst.ravel()]), np.ones(len(s)), structural=True)
-        add(*_dense(ctx, p["attn_out"], adapter.context_attn_out(source, b, t, draws.attn_out[b])))
-        add(*_dense(p["attn_out"], p["mlp_hidden"], adapter.attn_out_mlp(source, b, draws.attn_out[b], draws.mlp_hidden[b])))
-        add(*_dense(p["mlp_hidden"], nxt, adapter.mlp_down(source, b, draws.mlp_hidden[b], draws.mlp_out(b))))
+        learned(ctx, p["attn_out"], adapter.context_attn_out(source, b, t, draws.attn_out[b]))
+        learned(p["attn_out"], p["mlp_hidden"], adapter.attn_out_mlp(source, b, draws.attn_out[b], draws.mlp_hidden[b]))
+        learned(p["mlp_hidden"], nxt, adapter.mlp_down(source, b, draws.mlp_hidden[b], draws.mlp_out(b)))
 
     meta = {
         **adapter.facts.as_dict(),
@@ -107,6 +114,7 @@ def build_snin(source: TensorSource, adapter: Adapter, draws: Draws, gid: str | 
         "seed": draws.seed,
         "sample": draws.sample,
         "draws": draws.as_dict(),
+        "zero_weights": zeros,
     }
     return SNIN(
         layer=layer,

@@ -15,12 +15,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from neuromfa.errors import ConfigError
+from neuromfa.limits import MAX_SAMPLES, MAX_SEED, check_neurons, check_range, check_samples
 from neuromfa.ingest.adapters import adapter_for
 from neuromfa.ingest.build import build_snin
 from neuromfa.ingest.checkpoints import CheckpointRef, discover_checkpoints
 from neuromfa.ingest.readers import open_model
 from neuromfa.ingest.sampler import check_k, draws_for_sample
-from neuromfa.ingest.writer import ensure_model, graph_exists, write_graph
+from neuromfa.ingest.writer import check_model, graph_exists, write_graph
 from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, graph_id
 from neuromfa.store.statements import cypher
 
@@ -36,6 +37,8 @@ class IngestReport(BaseModel):
     seconds: float
     seconds_build: float = 0.0  # reading the sampled weights and building the SNINs
     seconds_write: float = 0.0  # the graph transactions
+    zero_weights: int = 0  # exact-zero weights among the sampled pairs of the graphs written: no edge
+    warnings: list[str] = []  # one line each, e.g. a config that disagrees with the tensor shapes
 
 
 def check_name(name: str) -> str:
@@ -48,9 +51,26 @@ def check_name(name: str) -> str:
 
 
 def sample_list(samples: int | Sequence[int]) -> list[int]:
-    picked = list(range(samples)) if isinstance(samples, int) else sorted(set(int(s) for s in samples))
-    if not picked or min(picked) < 0:
-        raise ConfigError(f"samples must be a positive count or non-negative sample numbers, got {samples!r}")
+    """Sample numbers of a count (0..S-1) or a list; at most MAX_SAMPLES, checked before any is made."""
+    if isinstance(samples, int):
+        return list(range(check_samples(samples)))
+    picked = sorted(set(int(s) for s in samples))
+    if not picked or min(picked) < 0 or max(picked) >= MAX_SEED:
+        raise ConfigError(f"samples must be a positive count or sample numbers from 0 to 2**32 - 1, got {samples!r}")
+    if len(picked) > MAX_SAMPLES:
+        raise ConfigError(f"{len(picked)} samples requested, at most {MAX_SAMPLES} are allowed",
+                          "ingest fewer samples per call")
+    return picked
+
+
+def check_ingest(name: str, samples: int | Sequence[int], k: int, seed_base: int) -> list[int]:
+    """Every ingest argument that can be checked without the model or the database; returns
+    the sample numbers. The CLI calls it before starting the server."""
+    check_name(name)
+    check_neurons(k)
+    picked = sample_list(samples)
+    check_range("--seed-base", seed_base, 0, MAX_SEED - 1 - picked[-1],
+                f"seeds are seed-base + sample and must stay below 2**32 ({MAX_SEED})")
     return picked
 
 
@@ -84,24 +104,26 @@ def ingest_path(
     ``on_checkpoints`` gets the discovered checkpoints; ``on_graph(gid, written)`` is called per
     graph (written=False: it was already stored); ``on_edges(n)`` as synapses are written.
     """
-    check_name(name)
-    if k < 1:
-        raise ConfigError(f"--neurons must be at least 1, got {k}")
-    picked = sample_list(samples)
+    picked = check_ingest(name, samples, k, seed_base)
     refs = discover_checkpoints(path, step=step)
     if on_checkpoints:
         on_checkpoints(refs)
     started = time.perf_counter()
-    written = present = edges = 0
+    written = present = edges = zeros = 0
     t_build = t_write = 0.0
+    warnings: dict[str, Path] = {}  # warning -> first checkpoint with it (a run's checkpoints repeat them)
     for ref in refs:
         with open_model(ref.path) as source:
             adapter = adapter_for(source)
+            for line in adapter.warnings:
+                warnings.setdefault(line, ref.path)
             facts = adapter.facts
             model = ModelRecord(name=name, arch=facts.arch, hidden=facts.hidden, blocks=facts.blocks,
                                 params=facts.params, source=str(Path(path).resolve()))
-            check_k(facts.sizes, k)  # before anything is written
-            ensure_model(store, model)  # before skipping anything: a name clash is an error
+            check_k(facts.sizes, k)
+            # read-only: the Model is created by its first graph's transaction, so a failure
+            # anywhere before (NaN weights, k too large) leaves no Model holding the name
+            check_model(store, model)  # before skipping anything: a name clash is an error
             if ref is refs[0]:
                 check_sampling(store, name, k, seed_base)
             checkpoint = CheckpointRecord(model=name, step=ref.step, metrics=json.dumps(ref.metrics),
@@ -119,14 +141,16 @@ def ingest_path(
                 t1 = time.perf_counter()
                 graph = GraphRecord(gid=gid, model=name, step=ref.step, sample=s, seed=seed_base + s, k=k,
                                     nodes=snin.n_nodes, edges=snin.n_edges)
-                stored = write_graph(store, checkpoint, graph, snin, on_edges=on_edges)
+                stored = write_graph(store, checkpoint, graph, snin, model=model, on_edges=on_edges)
                 t_build += t1 - t0
                 t_write += time.perf_counter() - t1
                 written += stored
                 present += not stored
                 edges += snin.n_edges if stored else 0
+                zeros += snin.meta["zero_weights"] if stored else 0
                 if on_graph:
                     on_graph(gid, stored)
     return IngestReport(model=name, checkpoints=len(refs), graphs_written=written, graphs_present=present,
                         edges_written=edges, seconds=round(time.perf_counter() - started, 3),
-                        seconds_build=round(t_build, 3), seconds_write=round(t_write, 3))
+                        seconds_build=round(t_build, 3), seconds_write=round(t_write, 3),
+                        zero_weights=zeros, warnings=[f"{where}: {line}" for line, where in warnings.items()])

@@ -1,5 +1,7 @@
 """Write one SNIN into the graph database: Model, Checkpoint, Graph, Neurons and SYNAPSE edges
-in ONE transaction, so a killed ingest never leaves a partial graph visible.
+in ONE transaction, so a killed ingest never leaves a partial graph visible, and a failed one
+(NaN weights, k too large, ...) no Model without graphs: the Model is created by the
+transaction of its first graph.
 
 Idempotent: a Graph whose gid already exists is left as it is (nothing replaced, nothing
 duplicated); two concurrent writers of the same gid collide on the Graph.gid constraint and the
@@ -21,9 +23,10 @@ from neuromfa.store.statements import cypher
 EDGE_BATCH = 20_000
 
 
-def ensure_model(store, model: ModelRecord) -> None:
-    """Create the Model or check that the stored one has the same shape."""
-    row = store.write(cypher("merge_model"), **model.model_dump())[0]
+def _same_shape(model: ModelRecord, row: dict | None) -> None:
+    """ConfigError when the stored Model ``row`` (None: none yet) has another shape."""
+    if row is None:
+        return
     stored = (row["arch"], row["hidden"], row["blocks"])
     if stored != (model.arch, model.hidden, model.blocks):
         raise ConfigError(
@@ -32,6 +35,17 @@ def ensure_model(store, model: ModelRecord) -> None:
             f"(hidden {model.hidden}, {model.blocks} blocks)",
             "ingest under another --name, or delete the stored model first",
         )
+
+
+def check_model(store, model: ModelRecord) -> None:
+    """Read-only: a stored Model of this name must have the same shape (nothing is written)."""
+    rows = store.read(cypher("get_model"), name=model.name)
+    _same_shape(model, rows[0] if rows else None)
+
+
+def ensure_model(store, model: ModelRecord) -> None:
+    """Create the Model now or check that the stored one has the same shape."""
+    _same_shape(model, store.write(cypher("merge_model"), **model.model_dump())[0])
 
 
 def graph_exists(store, gid: str) -> bool:
@@ -61,10 +75,12 @@ def write_graph(
     graph: GraphRecord,
     snin: SNIN,
     *,
+    model: ModelRecord | None = None,
     on_edges: Callable[[int], None] | None = None,
 ) -> bool:
-    """Store one SNIN of an existing Model (see ``ensure_model``). Returns False (and writes
-    nothing) when its gid is already stored."""
+    """Store one SNIN. With ``model`` its Model is created (or its shape checked) in the same
+    transaction; without, the Model must exist (see ``ensure_model``). Returns False (and
+    writes nothing) when its gid is already stored."""
     if snin.n_edges == 0:
         raise ConfigError(f"graph {graph.gid} has no edges; nothing to store", "check the model and --neurons")
     if not np.all(np.isfinite(snin.w)) or np.any(snin.w == 0):
@@ -73,6 +89,8 @@ def write_graph(
         return False
     try:
         with store.transaction() as tx:
+            if model is not None:
+                _same_shape(model, tx.run(cypher("merge_model"), **model.model_dump()).single())
             tx.run(cypher("merge_checkpoint"), **checkpoint.model_dump()).consume()
             created = tx.run(cypher("create_graph"), **graph.model_dump()).single()
             if created is None:
@@ -84,6 +102,8 @@ def write_graph(
                 tx.run(cypher("create_synapses"), rows=synapse_rows(snin, ids, lo, hi)).consume()
                 if on_edges:
                     on_edges(hi - lo)
+    except ConfigError:
+        raise
     except Exception:
         # A concurrent ingest of the same gid wins on the Graph.gid constraint (servers report
         # that differently); anything else is a real failure, rolled back, and re-raised.

@@ -59,9 +59,22 @@ def output_paths(out_path: str | Path) -> list[Path]:
     return [path.with_name(f"{path.name}.{fmt}") for fmt in FORMATS]
 
 
-def save(fig: Figure, out_path: str | Path) -> list[Path]:
+def check_output_dir(out_path: str | Path) -> list[Path]:
+    """The output paths, after checking that their folder exists: a mistyped folder is an
+    error, not a new directory tree."""
     paths = output_paths(out_path)
-    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    folder = paths[0].parent
+    if not folder.is_dir():
+        raise ConfigError(
+            f"cannot write {paths[0].name}: the folder {folder} does not exist"
+            if not folder.exists() else f"cannot write {paths[0].name}: {folder} is not a folder",
+            "create the folder first or pass --out in an existing one",
+        )
+    return paths
+
+
+def save(fig: Figure, out_path: str | Path) -> list[Path]:
+    paths = check_output_dir(out_path)
     with style():
         for path in paths:
             fig.savefig(path, format=path.suffix[1:])

@@ -8,18 +8,20 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from neuromfa.limits import MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD
 from neuromfa.schema.records import Mode
 
 
 class AnalysisParams(BaseModel):
     """Every knob of one NeuroMFA run; defaults are the project's (METHOD.md)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf/NaN would pass gt/le checks and then serialise to null in the job's parameters
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     mode: Mode = "shortest-path"
-    threshold: float = Field(150.0, gt=1.0, description="T: edges with 1 < d <= T are used")
-    q_min: float = -3.0
-    q_max: float = 3.0
+    threshold: float = Field(150.0, gt=1.0, le=MAX_THRESHOLD, description="T: edges with 1 < d <= T are used")
+    q_min: float = Field(-3.0, ge=-MAX_Q_ABS, le=MAX_Q_ABS)
+    q_max: float = Field(3.0, ge=-MAX_Q_ABS, le=MAX_Q_ABS)
     q_step: float = Field(0.1, gt=0.0)
     min_mass: int = Field(10, ge=0, description="eligible nodes have more than this many nodes within T")
     filter: int = Field(0, ge=0, le=3, description="sample filter 0 none, 1 f>0, 2 alpha edge, 3 both")
@@ -29,6 +31,12 @@ class AnalysisParams(BaseModel):
     def _grid_has_zero(self) -> "AnalysisParams":
         if self.q_min >= self.q_max:
             raise ValueError(f"q_min ({self.q_min}) must be below q_max ({self.q_max})")
+        points = (self.q_max - self.q_min) / self.q_step + 1  # before allocating the grid
+        if points > MAX_Q_POINTS + 0.5:
+            raise ValueError(
+                f"q grid {self.q_min}..{self.q_max} step {self.q_step} has {points:.4g} values, "
+                f"at most {MAX_Q_POINTS} are allowed; use a larger q_step"
+            )
         grid = self.q_grid()
         if len(grid) < 3:
             raise ValueError("the q grid needs at least 3 values")

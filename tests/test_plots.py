@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import matplotlib.image as mpimg
@@ -111,9 +114,31 @@ def test_spectrum_skips_non_finite_rows_and_checks_lengths():
 
 
 def test_plot_spectra_writes_png_and_svg(tmp_path):
+    (tmp_path / "figs").mkdir()
     summary = plot_spectra(_spectra(), tmp_path / "figs" / "spectrum.png")
     assert summary.paths == output_paths(tmp_path / "figs" / "spectrum")
     _check_files(summary, tmp_path, "Lipschitz", "step 1000", "training step")
+
+
+def test_missing_output_folder_is_an_error_not_created(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        plot_spectra(_spectra(), tmp_path / "no" / "such" / "spectrum")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="is not a folder"):
+        plot_nfd(_nfd_table(), tmp_path / "file" / "nfd")
+
+
+def test_cli_plot_into_a_missing_folder_fails_before_the_database(tmp_path):
+    """One line and a hint, no traceback; the unreachable database is never contacted."""
+    env = {**os.environ, "NEO4J_URI": "bolt://127.0.0.1:9", "NEUROMFA_HOME": str(tmp_path / "home")}
+    for kind in ("spectrum", "emergence", "nfd"):
+        done = subprocess.run([sys.executable, "-m", "neuromfa.cli", "plot", kind, "--model", "m", "--out",
+                               str(tmp_path / "missing" / "fig")], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith(f"error: cannot write fig.png: the folder {tmp_path / 'missing'} does not exist")
+        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
