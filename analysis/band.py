@@ -9,16 +9,24 @@ Decisions (METHOD.md section 3, settled against tests/fixtures/neox-h64-l2):
   weights: in the shortest-path modes they are traversed with d = 1 (``structural="traverse"``)
   or removed (``"drop"``); one-hop never uses them (d = 1 lies outside the band, as in the
   authors' code).
+- ``band="relative"`` (scale-free band): each learned weight is first divided by the RMS of its
+  weight block's learned weights and multiplied by INIT_STD, so at std-0.02 initialisation both
+  bands agree and scaling any block by a constant changes nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+from neuromfa.analysis.blocks import block_rms, edge_blocks
 from neuromfa.errors import AnalysisError, ConfigError
 from neuromfa.schema.snin import SNIN
+
+Band = Literal["absolute", "relative"]
+INIT_STD = 0.02  # the usual initialisation std: the relative band's reference scale
 
 # A dense per-node radius histogram bigger than this is refused (memory), see radius_bins.
 MAX_HIST_CELLS = 400_000_000
@@ -65,13 +73,28 @@ def check_snin(snin: SNIN) -> None:
         )
 
 
-def select_edges(snin: SNIN, threshold: float, structural: str) -> Edges:
+def relative_weights(snin: SNIN, blocks: np.ndarray | None = None) -> np.ndarray:
+    """Learned weights divided by their block's RMS, times INIT_STD (structural edges kept)."""
+    blocks = edge_blocks(snin) if blocks is None else blocks
+    learned = ~snin.structural
+    w = snin.w.copy()
+    w[learned] = snin.w[learned] / block_rms(snin.w, blocks)[blocks[learned]] * INIT_STD
+    return w
+
+
+def select_edges(snin: SNIN, threshold: float, structural: str, band: Band = "absolute",
+                 blocks: np.ndarray | None = None) -> Edges:
     """Learned edges with 1 < d <= T, plus structural edges at d = 1 when ``structural`` is
-    ``"traverse"`` (``"drop"`` and ``"none"`` leave them out; one-hop passes ``"none"``)."""
+    ``"traverse"`` (``"drop"`` and ``"none"`` leave them out; one-hop passes ``"none"``).
+    ``band="relative"`` bands the block-normalised weights (module docstring; ``blocks``: the
+    edges' weight blocks when already known)."""
     check_snin(snin)
     if structural not in ("traverse", "drop", "none"):
         raise ConfigError(f"unknown structural setting {structural!r}", "use 'traverse' or 'drop'")
-    d = snin.d
+    if band not in ("absolute", "relative"):
+        raise ConfigError(f"unknown band {band!r}", "use 'absolute' or 'relative'")
+    with np.errstate(divide="ignore"):
+        d = 1.0 / np.abs(relative_weights(snin, blocks)) if band == "relative" else snin.d
     learned = ~snin.structural
     band = learned & (d > 1.0) & (d <= threshold)
     n_learned = int(band.sum())

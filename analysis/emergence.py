@@ -7,6 +7,10 @@ give the per-sample E (from each sample's own alpha_0 and w at t and t0) as ``E_
 ``E_std`` over the samples that survive the filter at both steps; that spread is the honest error
 bar of E. Stds use ddof = 0. Nothing divides silently: w(t0) = 0, alpha_0 <= 0 and missing
 values raise AnalysisError; an unknown reference step raises ConfigError.
+
+With a null model stored (every surviving sample of every step has one), ``E_null`` is the same
+formula on the checkpoint means of the null means (``alpha0_null``, ``width_null``) and
+``E_struct = E - E_null``, the part of E that the null's weight statistics do not explain.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ def summarize_checkpoints(rows: Iterable[Any]) -> list[CheckpointSummary]:
     and None statistics. Sorted by step.
     """
     by_step: dict[int, dict[int, tuple[float, float]]] = defaultdict(dict)
+    nulls: dict[int, list[SampleValue]] = defaultdict(list)
     for raw in rows:
         row = raw if isinstance(raw, SampleValue) else SampleValue.model_validate(raw, from_attributes=True)
         by_step.setdefault(row.step, {})
@@ -50,6 +55,7 @@ def summarize_checkpoints(rows: Iterable[Any]) -> list[CheckpointSummary]:
                 "pass one analysis per (step, sample): pick one mode and parameter set",
             )
         by_step[row.step][row.sample] = (float(row.alpha0), float(row.width))
+        nulls[row.step].append(row)
     out = []
     for step in sorted(by_step):
         vals = by_step[step]
@@ -59,7 +65,18 @@ def summarize_checkpoints(rows: Iterable[Any]) -> list[CheckpointSummary]:
             stats = dict(alpha0_mean=float(a.mean()), alpha0_std=float(a.std()), width_mean=float(w.mean()), width_std=float(w.std()))
         else:
             stats = dict(alpha0_mean=None, alpha0_std=None, width_mean=None, width_std=None)
-        out.append(CheckpointSummary(step=step, n_samples=len(vals), samples=dict(sorted(vals.items())), **stats))
+        out.append(CheckpointSummary(step=step, n_samples=len(vals), samples=dict(sorted(vals.items())),
+                                     **stats, **_null_means(nulls[step])))
+    return out
+
+
+def _null_means(rows: list[SampleValue]) -> dict[str, float | None]:
+    """Means of the null fields over a step's survivors; None where any survivor lacks one."""
+    out: dict[str, float | None] = {}
+    for field, name in (("null_alpha0_mean", "alpha0_null"), ("null_width_mean", "width_null"),
+                        ("alpha0_z", "alpha0_z"), ("width_z", "width_z")):
+        vals = [getattr(r, field) for r in rows]
+        out[name] = None if not vals or any(_missing(v) for v in vals) else float(np.mean(vals))
     return out
 
 
@@ -90,9 +107,12 @@ def emergence(summaries: list[CheckpointSummary], reference_step: int | None = N
     if ref_step not in steps:
         raise ConfigError(f"reference step {ref_step} is not among the analysed steps {steps}", "pick one of those steps")
     ref = summaries[steps.index(ref_step)]
+    with_null = all(s.alpha0_null is not None and s.width_null is not None for s in summaries)
     points = []
     for s in summaries:
         e = _e(ref.alpha0_mean, ref.width_mean, s.alpha0_mean, s.width_mean, f"steps {ref.step} -> {s.step}")
+        e_null = _e(ref.alpha0_null, ref.width_null, s.alpha0_null, s.width_null,
+                    f"null means, steps {ref.step} -> {s.step}") if with_null else None
         paired = sorted(set(s.samples) & set(ref.samples))
         per = np.array(
             [_e(*ref.samples[k], *s.samples[k], f"sample {k}, steps {ref.step} -> {s.step}") for k in paired]
@@ -106,6 +126,8 @@ def emergence(summaries: list[CheckpointSummary], reference_step: int | None = N
                 E_mean=float(per.mean()) if len(per) else None,
                 E_std=float(per.std()) if len(per) else None,
                 n_paired=len(paired),
+                E_null=e_null,
+                E_struct=None if e_null is None else e - e_null,
             )
         )
     return points

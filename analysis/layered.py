@@ -64,17 +64,18 @@ def _check_layered(edges: Edges, layer: np.ndarray) -> None:
         )
 
 
-def _transition_matrices(edges: Edges, layer: np.ndarray, local: np.ndarray, sizes: np.ndarray, lmin: int):
-    """Per source layer L: dense [size_L, size_L+1] distances (inf = no edge; min over duplicates)."""
-    ls = layer[edges.src] - lmin
-    order = np.argsort(ls, kind="stable")
-    bounds = np.searchsorted(ls[order], np.arange(len(sizes) + 1))
+def _transition_matrices(edges: list[Edges], layer: np.ndarray, local: np.ndarray, sizes: np.ndarray, lmin: int):
+    """Per source layer L: dense [draws, size_L, size_L+1] distances (inf = no edge; min over
+    duplicates), one slice per edge set of ``edges``."""
     mats: dict[int, np.ndarray] = {}
-    for L in np.flatnonzero(np.diff(bounds)):  # loop over layers, not edges
-        sel = order[bounds[L] : bounds[L + 1]]
-        m = np.full((sizes[L], sizes[L + 1]), np.inf)
-        np.minimum.at(m, (local[edges.src[sel]], local[edges.dst[sel]]), edges.d[sel])
-        mats[int(L)] = m
+    for b, e in enumerate(edges):
+        ls = layer[e.src] - lmin
+        order = np.argsort(ls, kind="stable")
+        bounds = np.searchsorted(ls[order], np.arange(len(sizes) + 1))
+        for L in np.flatnonzero(np.diff(bounds)):  # loop over layers, not edges
+            sel = order[bounds[L] : bounds[L + 1]]
+            m = mats.setdefault(int(L), np.full((len(edges), sizes[L], sizes[L + 1]), np.inf))
+            np.minimum.at(m[b], (local[e.src[sel]], local[e.dst[sel]]), e.d[sel])
     return mats
 
 
@@ -89,16 +90,30 @@ def layered_hist(
     """hist[n_nodes, bins] (int64), equal to ``shortest_path.shortest_path_hist``.
 
     ``threads``: torch CPU threads during the call (None keeps torch's setting)."""
+    return layered_hists([edges], layer, threshold, bins, device, threads)[0]
+
+
+def layered_hists(
+    edges: list[Edges],
+    layer: np.ndarray,
+    threshold: float,
+    bins: int,
+    device: str | torch.device | None = None,
+    threads: int | None = CPU_THREADS,
+) -> np.ndarray:
+    """hist[draws, n_nodes, bins] for several edge sets over the same nodes (null draws),
+    propagated together as one batch: each slice equals ``layered_hist`` of its edge set."""
     layer = np.asarray(layer, dtype=np.int64)
-    _check_layered(edges, layer)
+    for e in edges:
+        _check_layered(e, layer)
     dev = torch.device(device) if device is not None else default_device()
     with _torch_threads(threads if dev.type == "cpu" else None):
         return _propagate(edges, layer, threshold, bins, dev)
 
 
-def _propagate(edges: Edges, layer: np.ndarray, threshold: float, bins: int, dev: torch.device) -> np.ndarray:
+def _propagate(edges: list[Edges], layer: np.ndarray, threshold: float, bins: int, dev: torch.device) -> np.ndarray:
     chunk_cells = CHUNK_CELLS_GPU if dev.type == "cuda" else CHUNK_CELLS_CPU
-    n = edges.n_nodes
+    n, draws = edges[0].n_nodes, len(edges)
     lmin = int(layer.min())
     rel = layer - lmin
     sizes = np.bincount(rel)
@@ -110,32 +125,34 @@ def _propagate(edges: Edges, layer: np.ndarray, threshold: float, bins: int, dev
     local[by_layer] = np.arange(n) - np.repeat(starts[:-1], sizes)
     mats = _transition_matrices(edges, layer, local, sizes, lmin)
 
-    dump = n * bins  # histogram slot for entries outside the box (dropped at the end)
+    dump = draws * n * bins  # histogram slot for entries outside the box (dropped at the end)
     hist = torch.zeros(dump + 1, dtype=torch.int64, device=dev)
-    front = torch.empty((0, int(sizes[0])), dtype=torch.float64, device=dev)
+    offset = (torch.arange(draws, dtype=torch.int64, device=dev) * (n * bins))[:, None, None]
+    front = torch.empty((draws, 0, int(sizes[0])), dtype=torch.float64, device=dev)
     front_src = torch.empty(0, dtype=torch.int64, device=dev)
     node_ids = torch.from_numpy(by_layer).to(dev)
     for L in range(len(sizes) - 1):
         m_np = mats.get(L)
         if m_np is None:
-            front = torch.empty((0, int(sizes[L + 1])), dtype=torch.float64, device=dev)
+            front = torch.empty((draws, 0, int(sizes[L + 1])), dtype=torch.float64, device=dev)
             front_src = front_src[:0]
             continue
         m = torch.from_numpy(m_np).to(dev)
-        a, b = m.shape
+        _, a, b = m.shape
         # Layer L's own nodes start here: their distances to layer L+1 are the edge distances.
         parts, srcs = [m], [node_ids[starts[L] : starts[L + 1]]]
         if len(front_src):
-            rows = max(1, chunk_cells // max(a * b, 1))
-            parts = [(front[c : c + rows, :, None] + m[None]).amin(dim=1) for c in range(0, len(front_src), rows)] + parts
+            rows = max(1, chunk_cells // max(draws * a * b, 1))
+            parts = [(front[:, c : c + rows, :, None] + m[:, None]).amin(dim=2)
+                     for c in range(0, len(front_src), rows)] + parts
             srcs.insert(0, front_src)
-        nxt = torch.cat(parts) if len(parts) > 1 else parts[0]
+        nxt = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
         src = torch.cat(srcs) if len(srcs) > 1 else srcs[0]
         inside = nxt <= threshold  # the cut at T (inf compares False)
         r = torch.round(torch.where(inside, nxt, 0.0)).to(torch.int64)  # half to even, like numpy
-        idx = torch.where(inside, src[:, None] * bins + r, dump)
+        idx = torch.where(inside, offset + src[None, :, None] * bins + r, dump)
         hist.index_add_(0, idx.view(-1), torch.ones(idx.numel(), dtype=torch.int64, device=dev))
-        alive = inside.any(dim=1)
-        front = torch.where(inside, nxt, torch.inf)[alive]
+        alive = inside.any(dim=2).any(dim=0)  # a source stays while any draw still reaches something
+        front = torch.where(inside, nxt, torch.inf)[:, alive]
         front_src = src[alive]
-    return hist[:dump].reshape(n, bins).cpu().numpy()
+    return hist[:dump].reshape(draws, n, bins).cpu().numpy()

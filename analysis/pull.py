@@ -33,7 +33,9 @@ def pull_snin(store, gid: str) -> SNIN:
             f"graph {gid!r} is inconsistent: {len(edges['w'])} synapses stored, {graph.edges} expected",
             "re-ingest it after deleting the graph",
         )
+    parts = np.asarray(nodes["part"], dtype=object)
     return SNIN.from_columns(
         layer=nodes["layer"], kind=np.asarray(nodes["kind"], dtype=object), block=nodes["block"],
         index=nodes["index"], src=src, dst=dst, w=edges["w"], gid=gid, meta=graph.model_dump(),
+        part=parts if parts.astype(bool).any() else None,  # None: stored before parts were
     )

@@ -31,6 +31,24 @@ class SpectrumResult(BaseModel):
     passed_filter: bool
 
 
+class NullSummary(BaseModel):
+    """A null model's draws beside the real graph: mean and std (ddof 1) of alpha_0 and width
+    over the draws, and z = (real - null mean) / null std (None where the null std is 0)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+    samples: int
+    alpha0: list[float] = Field(description="alpha_0 of each draw, in draw order")
+    width: list[float] = Field(description="width of each draw, in draw order")
+    alpha0_mean: float
+    alpha0_std: float
+    width_mean: float
+    width_std: float
+    alpha0_z: float | None
+    width_z: float | None
+
+
 class EngineOutput(BaseModel):
     """Everything one ``analyze_snin`` call produces. Node arrays are indexed by SNIN position."""
 
@@ -42,6 +60,7 @@ class EngineOutput(BaseModel):
     nfd: np.ndarray  # float64, NaN where no value (ineligible, or fewer than 2 own radii)
     seconds_compute: float
     device: str = "cpu"
+    null: NullSummary | None = None
 
     def nfd_or_none(self) -> list[float | None]:
         """NFD as a list with None for missing values (what the database stores as null)."""
@@ -58,6 +77,11 @@ class SampleValue(BaseModel):
     alpha0: float | None
     width: float | None
     passed_filter: bool = True
+    # the null model's means over its draws and the z-scores (None without a null model)
+    null_alpha0_mean: float | None = None
+    null_width_mean: float | None = None
+    alpha0_z: float | None = None
+    width_z: float | None = None
 
 
 class CheckpointSummary(BaseModel):
@@ -72,6 +96,10 @@ class CheckpointSummary(BaseModel):
     width_mean: float | None
     width_std: float | None
     samples: dict[int, tuple[float, float]] = Field(default_factory=dict, description="sample -> (alpha0, width) of the survivors")
+    alpha0_null: float | None = Field(None, description="mean over the survivors of their null mean alpha_0")
+    width_null: float | None = Field(None, description="mean over the survivors of their null mean width")
+    alpha0_z: float | None = Field(None, description="mean over the survivors of their alpha_0 z-score")
+    width_z: float | None = Field(None, description="mean over the survivors of their width z-score")
 
 
 class EmergencePoint(BaseModel):
@@ -91,3 +119,5 @@ class EmergencePoint(BaseModel):
     E_mean: float | None = None
     E_std: float | None = None
     n_paired: int = 0
+    E_null: float | None = Field(None, description="E computed from the null means (alpha0_null, width_null)")
+    E_struct: float | None = Field(None, description="E - E_null: the part of E the null model does not explain")

@@ -13,7 +13,7 @@ from neuromfa.errors import AnalysisError, ConfigError, NotFoundError
 from neuromfa.store.statements import cypher
 
 RESULT_COLUMNS = ["gid", "step", "sample", "mode", "threshold", "alpha0", "width", "r2_min",
-                  "nodes_used", "edges_used", "passed_filter", "aid"]
+                  "nodes_used", "edges_used", "passed_filter", "band", "null", "alpha0_z", "width_z", "aid"]
 TIMING_COLUMNS = ["seconds_pull", "seconds_compute", "seconds_write"]
 
 
@@ -98,6 +98,18 @@ def checkpoint_metrics(store, model: str) -> pd.DataFrame:
     return pd.DataFrame(rows) if rows else pd.DataFrame({"step": pd.Series([], dtype="int64")})
 
 
+NULL_FIELDS = ("null_alpha0_mean", "null_width_mean", "alpha0_z", "width_z")
+
+
+def _nulls_of(row) -> dict[str, float | None]:
+    """The null-model fields of one results row (None where absent or NaN)."""
+    out = {}
+    for name in NULL_FIELDS:
+        v = getattr(row, name, None)
+        out[name] = None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+    return out
+
+
 def emergence_frame(store, model: str, *, reference_step: int | None = None, mode: str | None = None) -> pd.DataFrame:
     """Per step: analysed samples, mean/std alpha_0 and width over the samples that passed the
     filter, E (from the means) and E_mean/E_std (per sample), and the checkpoint's metrics."""
@@ -114,7 +126,7 @@ def emergence_frame(store, model: str, *, reference_step: int | None = None, mod
         raise ConfigError(f"the {modes[0]} analyses of model {model!r} use different parameters across graphs",
                           f"re-run `neuromfa analyze --model {model} --mode {modes[0]}` with one parameter set for every step")
     samples = [SampleValue(step=int(r.step), sample=int(r.sample), alpha0=r.alpha0, width=r.width,
-                           passed_filter=bool(r.passed_filter)) for r in res.itertuples()]
+                           passed_filter=bool(r.passed_filter), **_nulls_of(r)) for r in res.itertuples()]
     summaries = summarize_checkpoints(samples)
     points = {p.step: p for p in emergence(summaries, reference_step)}
     analysed = res.groupby("step").size()
@@ -126,6 +138,8 @@ def emergence_frame(store, model: str, *, reference_step: int | None = None, mod
             "alpha0_mean": s.alpha0_mean, "alpha0_std": s.alpha0_std,
             "width_mean": s.width_mean, "width_std": s.width_std,
             "E": p.E, "E_mean": p.E_mean, "E_std": p.E_std, "n_paired": p.n_paired,
+            "E_null": p.E_null, "E_struct": p.E_struct, "alpha0_null": s.alpha0_null,
+            "width_null": s.width_null, "alpha0_z": s.alpha0_z, "width_z": s.width_z,
         })
     df = pd.DataFrame(rows).merge(checkpoint_metrics(store, model), on="step", how="left")
     return df.sort_values("step").reset_index(drop=True)

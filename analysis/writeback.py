@@ -40,13 +40,24 @@ class JobLost(NeuromfaError):
         self.status = status
 
 
+def _null_fields(out: EngineOutput) -> dict:
+    n = out.null
+    if n is None:
+        return {}
+    return {"null": n.kind, "null_samples": n.samples, "null_alpha0": n.alpha0, "null_width": n.width,
+            "null_alpha0_mean": n.alpha0_mean, "null_alpha0_std": n.alpha0_std,
+            "null_width_mean": n.width_mean, "null_width_std": n.width_std,
+            "alpha0_z": n.alpha0_z, "width_z": n.width_z}
+
+
 def analysis_record(gid: str, params: AnalysisParams, out: EngineOutput, *, seconds_pull: float = 0.0) -> AnalysisRecord:
     s = out.spectrum
     return AnalysisRecord(
         aid=params.analysis_id(gid), graph=gid, mode=params.mode, threshold=params.threshold,
         params=params.model_dump_json(), q=s.q, tau=s.tau, alpha=s.alpha, f=s.f, r2=s.r2,
         alpha0=s.alpha0, width=s.width, nodes_used=s.nodes_used, edges_used=s.edges_used,
-        passed_filter=s.passed_filter, seconds_pull=seconds_pull, seconds_compute=out.seconds_compute,
+        passed_filter=s.passed_filter, band=params.band, seconds_pull=seconds_pull,
+        seconds_compute=out.seconds_compute, **_null_fields(out),
     )
 
 

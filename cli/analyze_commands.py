@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from neuromfa import api
 from neuromfa.analysis.worker import JobOutcome
-from neuromfa.limits import MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD, check_workers, max_workers
+from neuromfa.limits import MAX_NULL_SAMPLES, MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD, check_workers, max_workers
 
 console = Console(highlight=False, soft_wrap=True, markup=False)  # names and errors are never markup
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
@@ -26,6 +26,17 @@ class ModeChoice(str, enum.Enum):
 class StructuralChoice(str, enum.Enum):
     traverse = "traverse"
     drop = "drop"
+
+
+class BandChoice(str, enum.Enum):
+    absolute = "absolute"
+    relative = "relative"
+
+
+class NullChoice(str, enum.Enum):
+    none = "none"
+    shuffle = "shuffle"
+    gaussian = "gaussian"
 
 
 class ExecutorChoice(str, enum.Enum):
@@ -45,6 +56,9 @@ def analyze(
     min_mass: Optional[int] = typer.Option(None, "--min-mass", help="Eligible nodes have more than this many nodes within T.  \\[default: 10]"),
     filter_: Optional[int] = typer.Option(None, "--filter", help="Sample filter: 0 none, 1 f>0, 2 alpha edge, 3 both.  \\[default: 0]"),
     structural: Optional[StructuralChoice] = typer.Option(None, "--structural", help="qkv -> context edges in the path modes: traverse (d = 1) or drop.  \\[default: traverse]"),
+    band: Optional[BandChoice] = typer.Option(None, "--band", help="absolute: the paper's band 1/T <= |w| < 1; relative: each weight block scaled to RMS 0.02 first (scale-free).  \\[default: absolute]"),
+    null: Optional[NullChoice] = typer.Option(None, "--null", help="Null model analysed beside each graph: shuffle (weights permuted within each weight block) or gaussian (i.i.d. normal per block).  \\[default: none]"),
+    null_samples: Optional[int] = typer.Option(None, "--null-samples", help=f"Null draws per graph, 2 to {MAX_NULL_SAMPLES}.  \\[default: 10]"),
     workers: int = typer.Option(1, "--workers", "-w", help=f"Jobs run at the same time (processes or Ray CPUs): 1 to {max_workers()} here (4 per CPU, at most 64)."),
     executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="local: a process pool here; ray: Ray tasks (pip install 'neuromfa\\[ray]')."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to submit to (e.g. ray://HOST:10001 or auto). Default: a local Ray instance."),
@@ -73,7 +87,8 @@ def analyze(
         report = api.analyze(
             model, steps=step, samples=sample, mode=mode.value, threshold=threshold, q_min=q_min, q_max=q_max,
             q_step=q_step, min_mass=min_mass, filter=filter_,
-            structural=structural.value if structural else None, workers=workers, executor=executor.value,
+            structural=structural.value if structural else None, band=band.value if band else None,
+            null=null.value if null else None, null_samples=null_samples, workers=workers, executor=executor.value,
             ray_address=ray_address, wait=wait, notify=err_console.print, on_queued=on_queued, on_outcome=on_outcome,
         )
     finally:

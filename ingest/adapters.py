@@ -34,6 +34,7 @@ import numpy as np
 from neuromfa.errors import ModelError
 from neuromfa.ingest.sampler import LayerSizes
 from neuromfa.ingest.source import TensorSource
+from neuromfa.schema.layers import PART_CODE
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,10 @@ class Adapter(ABC):
     def mlp_down(self, source: TensorSource, block: int, hid: np.ndarray, out: np.ndarray) -> np.ndarray:
         """(k, 2k): mlp_hidden -> next block's input (or the output layer)."""
 
+    def hidden_parts(self, hid: np.ndarray) -> np.ndarray:
+        """Weight part (a PARTS code) feeding each MLP hidden row: one whole matrix by default."""
+        return np.zeros(len(hid), dtype=np.int8)
+
 
 class FusedQKVAdapter(Adapter):
     """One fused [Q; K; V] projection (roles qkv, dense, up, down). ``conv1d``: weights are
@@ -280,6 +285,9 @@ class LlamaAdapter(Adapter):
 
     def mlp_down(self, source, block, hid, out):
         return self._linear(source, "down", block, out, hid % self.intermediate)
+
+    def hidden_parts(self, hid):
+        return np.where(hid < self.intermediate, PART_CODE["gate"], PART_CODE["up"]).astype(np.int8)
 
 
 class GPT2Adapter(FusedQKVAdapter):

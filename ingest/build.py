@@ -21,7 +21,7 @@ from neuromfa.ingest.adapters import Adapter, adapter_for
 from neuromfa.ingest.readers import open_model
 from neuromfa.ingest.sampler import Draws, draws_for_sample
 from neuromfa.ingest.source import TensorSource
-from neuromfa.schema.layers import KIND_CODE, layer_position
+from neuromfa.schema.layers import KIND_CODE, PART_CODE, layer_position
 from neuromfa.schema.snin import SNIN
 
 
@@ -53,6 +53,7 @@ def build_snin(source: TensorSource, adapter: Adapter, draws: Draws, gid: str | 
     kind = np.empty(n, np.int8)
     block = np.empty(n, np.int32)
     index = np.empty(n, np.int64)
+    part = np.zeros(n, np.int8)  # weight part feeding each node (schema.layers.PARTS)
 
     def put(start: int, kind_name: str, b: int, idx: np.ndarray) -> np.ndarray:
         stop = start + len(idx)
@@ -91,6 +92,8 @@ def build_snin(source: TensorSource, adapter: Adapter, draws: Draws, gid: str | 
                 "mlp_hidden": put(base + 6 * k, "mlp_hidden", b, draws.mlp_hidden[b]),
             }
         )
+        part[pos[b]["qkv"]] = np.repeat([PART_CODE["q"], PART_CODE["k"], PART_CODE["v"]], k)
+        part[pos[b]["mlp_hidden"]] = adapter.hidden_parts(draws.mlp_hidden[b])
     out_pos = put(blocks * per_block, "output", blocks - 1, draws.output)
 
     for b in range(blocks):
@@ -127,6 +130,7 @@ def build_snin(source: TensorSource, adapter: Adapter, draws: Draws, gid: str | 
         structural=np.concatenate(structs),
         gid=gid,
         meta=meta,
+        part=part,
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from neuromfa.errors import ConfigError, DatabaseError
-from neuromfa.schema.layers import KINDS
+from neuromfa.schema.layers import KINDS, PARTS
 from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, neuron_uid
 from neuromfa.schema.snin import SNIN
 from neuromfa.store.statements import cypher
@@ -52,13 +52,16 @@ def graph_exists(store, gid: str) -> bool:
     return bool(store.read(cypher("graph_exists"), gid=gid))
 
 
-def neuron_rows(snin: SNIN, gid: str) -> list[tuple]:
-    """[uid, layer, kind, block, index] per node, in node-position order."""
+def neuron_rows(snin: SNIN, gid: str) -> list[dict]:
+    """One {uid, layer, kind, block, index, part} map per node, in node-position order
+    (``part`` None for nodes fed by a whole weight matrix)."""
     layer = snin.layer.tolist()
     index = snin.index.tolist()
     kinds = np.asarray(KINDS, dtype=object)[snin.kind].tolist()
-    uids = [neuron_uid(gid, l, i) for l, i in zip(layer, index)]
-    return list(zip(uids, layer, kinds, snin.block.tolist(), index))
+    parts = [None] * snin.n_nodes if snin.part is None else \
+        np.asarray([p or None for p in PARTS], dtype=object)[snin.part].tolist()
+    return [{"uid": neuron_uid(gid, l, i), "layer": l, "kind": k, "block": b, "index": i, "part": p}
+            for l, i, k, b, p in zip(layer, index, kinds, snin.block.tolist(), parts)]
 
 
 def synapse_rows(snin: SNIN, ids: np.ndarray, lo: int, hi: int) -> list[tuple]:

@@ -28,6 +28,7 @@ from neuromfa.analysis.jobs import JobInfo
 from neuromfa.analysis.tables import emergence_frame, graphs_of, results_frame
 from neuromfa.analysis.worker import JobOutcome, worker_loop
 from neuromfa.ingest.pipeline import IngestReport, ingest_path
+from neuromfa.errors import ConfigError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.settings import DatabaseSettings
 from neuromfa.store.connection import Store, open_store
@@ -105,6 +106,9 @@ def analyze(
     min_mass: int | None = None,
     filter: int | None = None,
     structural: str | None = None,
+    band: str | None = None,
+    null: str | None = None,
+    null_samples: int | None = None,
     workers: int = 1,
     executor: str = "local",
     ray_address: str | None = None,
@@ -123,8 +127,12 @@ def analyze(
     is queued.
     """
     if params is None:
+        if null_samples is not None and null in (None, "none"):
+            raise ConfigError("null_samples is set but no null model is chosen",
+                              "add --null shuffle or --null gaussian (Python: null=...)")
         params = _jobs.parse_params(mode=mode, threshold=threshold, q_min=q_min, q_max=q_max, q_step=q_step,
-                                    min_mass=min_mass, filter=filter, structural=structural)
+                                    min_mass=min_mass, filter=filter, structural=structural, band=band,
+                                    null=null, null_samples=null_samples)
     runner = make_executor(executor, workers=workers, settings=settings, ray_address=ray_address) if wait else None
     start = time.perf_counter()
     with open_store(settings, notify=notify) as store:

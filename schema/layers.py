@@ -17,3 +17,9 @@ def layer_position(kind: str, block: int, blocks: int) -> int:
     if kind == "output":
         return 5 * blocks
     return 5 * block + KIND_CODE[kind]
+
+# Weight parts: which matrix (or part of a fused matrix, as the topology reads it) the learned
+# edges INTO a neuron come from. Stored as Neuron.part where it is not the whole matrix; an
+# edge's weight block is (source layer, destination layer, destination part).
+PARTS: tuple[str, ...] = ("", "q", "k", "v", "gate", "up")
+PART_CODE: dict[str, int] = {p: i for i, p in enumerate(PARTS)}

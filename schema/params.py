@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from neuromfa.limits import MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD
+from neuromfa.limits import MAX_NULL_SAMPLES, MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD
 from neuromfa.schema.records import Mode
 
 
@@ -26,6 +26,10 @@ class AnalysisParams(BaseModel):
     min_mass: int = Field(10, ge=0, description="eligible nodes have more than this many nodes within T")
     filter: int = Field(0, ge=0, le=3, description="sample filter 0 none, 1 f>0, 2 alpha edge, 3 both")
     structural: Literal["traverse", "drop"] = "traverse"
+    band: Literal["absolute", "relative"] = Field(
+        "absolute", description="absolute: the paper's 1/T <= |w| < 1; relative: weights scaled by their block's RMS first")
+    null: Literal["none", "shuffle", "gaussian"] = Field("none", description="null model analysed beside the real graph")
+    null_samples: int = Field(10, ge=2, le=MAX_NULL_SAMPLES, description="null draws per graph (with a null model)")
 
     @model_validator(mode="after")
     def _grid_has_zero(self) -> "AnalysisParams":
@@ -53,8 +57,14 @@ class AnalysisParams(BaseModel):
         return np.round(self.q_min + self.q_step * np.arange(n), 10) + 0.0
 
     def key(self) -> str:
-        """Short stable hash of the parameters: analyses with equal parameters share it."""
-        return hashlib.sha1(self.model_dump_json().encode()).hexdigest()[:12]
+        """Short stable hash of the parameters: analyses with equal parameters share it. The
+        band and null fields join the hash only when set, so analyses stored before they
+        existed keep their ids."""
+        return hashlib.sha1(self.model_dump_json(exclude=self._unset_controls()).encode()).hexdigest()[:12]
+
+    def _unset_controls(self) -> set[str]:
+        unset = {"band"} if self.band == "absolute" else set()
+        return unset | ({"null", "null_samples"} if self.null == "none" else set())
 
     def analysis_id(self, gid: str) -> str:
         return f"{gid}#{self.mode}-{self.key()}"

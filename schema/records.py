@@ -76,6 +76,7 @@ class NeuronRecord(Record):
     kind: str
     block: int
     index: int
+    part: str | None = None  # weight part feeding it (q, k, v, gate, up); None: a whole matrix
 
 
 def neuron_uid(gid: str, layer: int, index: int) -> str:
@@ -108,6 +109,18 @@ class AnalysisRecord(Record):
     nodes_used: int
     edges_used: int
     passed_filter: bool
+    band: Literal["absolute", "relative"] = "absolute"
+    # null model beside the real graph (None without one): draws, their mean/std, z-scores
+    null: Literal["shuffle", "gaussian"] | None = None
+    null_samples: int | None = None
+    null_alpha0: list[float] | None = None
+    null_width: list[float] | None = None
+    null_alpha0_mean: float | None = None
+    null_alpha0_std: float | None = None
+    null_width_mean: float | None = None
+    null_width_std: float | None = None
+    alpha0_z: float | None = None
+    width_z: float | None = None
     seconds_pull: float = 0.0
     seconds_compute: float = 0.0
     seconds_write: float = 0.0

@@ -10,7 +10,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neuromfa.schema.layers import KIND_CODE, KINDS
+from neuromfa.schema.layers import KIND_CODE, KINDS, PART_CODE, PARTS
+
+
+def _part_codes(part) -> np.ndarray:
+    """Part names (None or "" for the whole matrix) or codes as int8 codes into PARTS."""
+    part = np.asarray(part)
+    if part.dtype.kind in "OUS":
+        names = [p or "" for p in part.tolist()]
+        unknown = set(names) - set(PART_CODE)
+        if unknown:
+            raise ValueError(f"unknown weight part(s) {sorted(unknown)}; expected one of {PARTS}")
+        return np.array([PART_CODE[p] for p in names], dtype=np.int8)
+    return part.astype(np.int8, copy=False)
 
 
 @dataclass(frozen=True)
@@ -32,10 +44,11 @@ class SNIN:
     structural: np.ndarray
     gid: str | None = None
     meta: dict = field(default_factory=dict)
+    part: np.ndarray | None = None  # int8 code into PARTS per node; None: not recorded (old graphs)
 
     def __post_init__(self) -> None:
         n = len(self.layer)
-        for name in ("kind", "block", "index"):
+        for name in ("kind", "block", "index") + (("part",) if self.part is not None else ()):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"SNIN node column {name!r} has {len(getattr(self, name))} rows, expected {n}")
         m = len(self.src)
@@ -60,7 +73,7 @@ class SNIN:
             return 1.0 / np.abs(self.w)
 
     @classmethod
-    def from_columns(cls, *, layer, kind, block, index, src, dst, w, gid=None, meta=None) -> "SNIN":
+    def from_columns(cls, *, layer, kind, block, index, src, dst, w, gid=None, meta=None, part=None) -> "SNIN":
         """Build from plain columns; ``kind`` may be names or codes. Structural flags are derived
         from the endpoint kinds (qkv -> context)."""
         kind = np.asarray(kind)
@@ -85,4 +98,5 @@ class SNIN:
             structural=np.asarray(structural, dtype=bool),
             gid=gid,
             meta=dict(meta or {}),
+            part=None if part is None else _part_codes(part),
         )
