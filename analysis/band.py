@@ -1,6 +1,6 @@
 """Edge selection: which edges of a SNIN a box-growing mode may use, with their distances.
 
-Decisions (METHOD.md section 3, settled against tests/fixtures/neox-h64-l2):
+Decisions (docs/method.md section 3, settled against tests/fixtures/neox-h64-l2):
 - d = 1 / |w| in float64 from the stored weight; zero weights are no edge.
 - The band 1 < d <= T is applied to the *unrounded* d; rounding (half to even) happens only
   when distances become radii. Rounding first and banding the rounded value changes the

@@ -1,4 +1,4 @@
-"""Aggregation per checkpoint and the degree of emergence over a run (METHOD.md section 4).
+"""Aggregation per checkpoint and the degree of emergence over a run (docs/method.md section 4).
 
 E(t) = (w(t) / w(t0)) * ln(alpha_0(t0) / alpha_0(t)), t0 the reference step (default the
 earliest). Choice: ``E`` is computed from the checkpoint means (the paper's curve). Because a

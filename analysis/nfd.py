@@ -1,4 +1,4 @@
-"""Node fractal dimension (METHOD.md section 4).
+"""Node fractal dimension (docs/method.md section 4).
 
 NFD_i = least-squares slope of ln N_i(r) on ln r over node i's own radii (the rounded distances
 at which its box gains nodes). A node that is not eligible gets NaN (stored as null, never 0);

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class SpectrumResult(BaseModel):
-    """The multifractal spectrum of one SNIN (METHOD.md section 3).
+    """The multifractal spectrum of one SNIN (docs/method.md section 3).
 
     alpha[k] and f[k] belong to q[k] (forward differences, k = 0 .. len(q) - 2).
     r2[k] is the coefficient of determination of the tau(q[k]) fit (1.0 where ln Z_q is flat,

@@ -1,4 +1,4 @@
-"""The multifractal spectrum from per-node box masses (METHOD.md section 3).
+"""The multifractal spectrum from per-node box masses (docs/method.md section 3).
 
 Input: ``hist[i, r]`` = number of nodes j != i inside node i's box at T whose rounded distance is
 r (any box-growing mode produces it), so N_i(r) = 1 + cumsum_r hist[i]. Decisions:
@@ -9,7 +9,7 @@ r (any box-growing mode produces it), so N_i(r) = 1 + cumsum_r hist[i]. Decision
   its first value before the fit, so a flat ln Z_0 gives tau(0) = 0 exactly (not ~1e-30);
 - r2 = 1 - SS_res / SS_tot per q, 1.0 where ln Z_q is flat (SS_tot = 0, an exact fit);
 - alpha_k forward differences, f_k = q_k alpha_k - tau(q_k), width = max alpha - min alpha;
-- alpha_0: METHOD.md's tie rule (central difference around q = 0 when argmax f is q = 0 or its
+- alpha_0: docs/method.md's tie rule (central difference around q = 0 when argmax f is q = 0 or its
   left neighbour; alpha at argmax f otherwise, also when q = 0 is an end of the grid);
 - filter 1 drops a sample with some f_k > FILTER_F_TOL: f at q = 0 and its left neighbour is
   0 up to rounding noise (~1e-17), which must not decide the filter.
@@ -98,7 +98,7 @@ def _dedup_counts(cell: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def alpha0_rule(q: np.ndarray, tau: np.ndarray, alpha: np.ndarray, f: np.ndarray) -> float:
-    """alpha at the peak of f, with METHOD.md's tie rule around q = 0."""
+    """alpha at the peak of f, with docs/method.md's tie rule around q = 0."""
     k = int(np.argmax(f))
     i0 = int(np.flatnonzero(np.isclose(q, 0.0, atol=1e-12))[0])
     if 0 < i0 < len(q) - 1 and k in (i0 - 1, i0):

@@ -1,11 +1,11 @@
-"""Build one SNIN (METHOD.md sections 1-2) from a checkpoint, an adapter and the draws.
+"""Build one SNIN (docs/method.md sections 1-2) from a checkpoint, an adapter and the draws.
 
 Node positions are laid out block by block, each block
 ``input (k) | qkv (3k: Q t.., K t.., V t..) | context (k) | attn_out (k) | mlp_hidden (2k)``,
 then the final ``output`` layer (k); block b+1's input nodes are block b's mlp_out targets.
 Node ``index`` is the row/column index in the weight matrix: qkv nodes t, t+A, t+2A
 (A the query width), context t, mlp_hidden its row in the MLP hidden layer.
-Learned edges carry the signed weight (float64); an exact zero is no edge (METHOD.md) and is
+Learned edges carry the signed weight (float64); an exact zero is no edge (docs/method.md) and is
 dropped, and counted in ``meta["zero_weights"]``. Structural qkv -> context edges carry w = 1:
 Q row t -> context t, every K and V node -> every context node.
 """

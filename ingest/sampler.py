@@ -1,4 +1,4 @@
-"""SNIN neuron draws, reference-compatible (METHOD.md section 2).
+"""SNIN neuron draws, reference-compatible (docs/method.md section 2).
 
 ``numpy.random.RandomState(seed)`` is the generator ``numpy.random.seed(seed)`` resets, so the
 stream equals the authors' procedure: per block in order input (k of hidden), qkv-t (k of the

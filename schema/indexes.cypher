@@ -1,4 +1,4 @@
-// Lookup indexes (DESIGN.md: graphs of a model, neurons of a graph, analyses of a graph,
+// Lookup indexes (docs/architecture.md: graphs of a model, neurons of a graph, analyses of a graph,
 // jobs by status). Checkpoint (model, step) is indexed by its uniqueness constraint.
 // Neo4j 5 syntax, valid on ArcadeDB too. One statement per ';'.
 CREATE INDEX graph_model IF NOT EXISTS FOR (g:Graph) ON (g.model);

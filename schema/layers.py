@@ -1,4 +1,4 @@
-"""Layer kinds shared by every architecture (METHOD.md section 1).
+"""Layer kinds shared by every architecture (docs/method.md section 1).
 
 Per block the chain is input -> qkv -> context -> attn_out -> mlp_hidden -> next block's input;
 after the last block comes ``output``. Layer position ``5 * block + KIND_POS[kind]``; the final

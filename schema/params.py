@@ -1,4 +1,4 @@
-"""Analysis parameters (METHOD.md sections 3-4), validated once at the boundary."""
+"""Analysis parameters (docs/method.md sections 3-4), validated once at the boundary."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from neuromfa.schema.records import Mode
 
 
 class AnalysisParams(BaseModel):
-    """Every knob of one NeuroMFA run; defaults are the project's (METHOD.md)."""
+    """Every knob of one NeuroMFA run; defaults are the project's (docs/method.md)."""
 
     # inf/NaN would pass gt/le checks and then serialise to null in the job's parameters
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

@@ -1,4 +1,4 @@
-"""SNIN builder on the GPT-NeoX fixture (reference topology, METHOD.md sections 1-2)."""
+"""SNIN builder on the GPT-NeoX fixture (reference topology, docs/method.md sections 1-2)."""
 
 from __future__ import annotations
 

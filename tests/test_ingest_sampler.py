@@ -1,4 +1,4 @@
-"""Reference-compatible SNIN draws (METHOD.md section 2)."""
+"""Reference-compatible SNIN draws (docs/method.md section 2)."""
 
 from __future__ import annotations
 

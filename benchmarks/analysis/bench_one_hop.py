@@ -2,7 +2,7 @@
 
     python benchmarks/analysis/bench_one_hop.py [--k 32] [--repeats 5]
 
-The baseline implements the same formulas (METHOD.md section 3) with Python lists and loops
+The baseline implements the same formulas (docs/method.md section 3) with Python lists and loops
 over nodes, edges, radii and q; it lives here only as the yardstick. Both run in this process
 on the same SNIN; the script checks they agree and prints the ratio. Targets: >= 100x, < 1 s.
 """

@@ -1,4 +1,4 @@
-"""Pythia-shaped SNINs from random weights (reference topology, METHOD.md sections 1-2).
+"""Pythia-shaped SNINs from random weights (reference topology, docs/method.md sections 1-2).
 
 Each sampled weight is drawn i.i.d. from N(0, std) - the distribution of the sampled rows and
 columns of an initialised model - so no model file is needed. Node order and edge layout are
