@@ -77,10 +77,13 @@ def test_analyze_results_emergence_and_jobs(store, cli, db_env, tmp_path):
     assert sorted(pd.read_parquet(tmp_path / "jobs.parquet")["jid"]) == sorted(j["jid"] for j in listed)
     assert "parquet" in cli("jobs", "show", listed[0]["jid"], "--format", "parquet", code=2).output
     assert "results of neox" in cli("results", "--model", "neox").stdout  # the table renders
-    # a file that cannot be written: one line naming it, no traceback
-    done = run(["plot", "spectrum", "--model", "neox", "--mode", "one-hop", "--out", "/proc/x/fig"], db_env)
-    assert done.returncode == 1 and done.stderr.startswith("error: cannot write/read /proc/x"), done.stderr
+    # a file that cannot be written (in an existing folder): one line naming it, no traceback
+    done = run(["plot", "spectrum", "--model", "neox", "--mode", "one-hop", "--out", "/proc/fig"], db_env)
+    assert done.returncode == 1 and done.stderr.startswith("error: cannot write/read /proc/fig.png"), done.stderr
     assert "Traceback" not in done.stderr and "check the path" in done.stderr
+    # a folder that does not exist is an error too, not created
+    done = run(["plot", "spectrum", "--model", "neox", "--mode", "one-hop", "--out", str(tmp_path / "no" / "fig")], db_env)
+    assert done.returncode == 1 and "the folder" in done.stderr and not (tmp_path / "no").exists(), done.stderr
 
 
 def test_no_wait_then_worker_then_cancel_and_retry(store, cli):
