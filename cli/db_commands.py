@@ -6,8 +6,9 @@ import typer
 from rich.console import Console
 
 from neuromfa.errors import DatabaseError
+from neuromfa.settings import redact_uri
 from neuromfa.store.connection import database_settings, open_store
-from neuromfa.store.server import LocalServer, State
+from neuromfa.store.server import READER_USER, LocalServer, State
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -54,8 +55,10 @@ def status() -> None:
     server = LocalServer()
     st = server.status()
     if settings.uri:
-        console.print(f"server:    NEO4J_URI {settings.uri}")
+        console.print(f"server:    NEO4J_URI {redact_uri(settings.uri)}")
         console.print(f"database:  {settings.database or '(server default)'}")
+        reader = settings.read_username or "not set (NEO4J_READ_USERNAME): READ sessions only"
+        console.print(f"read-only: {reader}")
         reachable, reason = _reachable()
         console.print(f"reachable: {'yes' if reachable else 'no'}{reason}")
         local = f"{st.state.value}" + (f" (pid {st.pid})" if st.pid else "")
@@ -65,6 +68,7 @@ def status() -> None:
     console.print(f"uri:       {st.uri}")
     console.print(f"database:  {settings.database or st.database}")
     console.print(f"data dir:  {st.data_dir}")
+    console.print(f"read-only: {READER_USER} (password in {server.reader_password_file})")
     console.print(f"pid:       {st.pid if st.pid is not None else '-'}")
     reachable, reason = _reachable() if st.state is State.RUNNING else (False, "")
     console.print(f"reachable: {'yes' if reachable else 'no'}{reason}")

@@ -560,6 +560,15 @@ class ArcadeAdmin:
     def list_databases(self) -> list[str]:
         return list(self._call("/api/v1/databases", None, "list databases")["result"])
 
+    def types(self, database: str) -> list[dict[str, Any]]:
+        """The database's types (ArcadeDB makes one per label and relationship type)."""
+        _check_db_name(database)
+        rows = self._call(f"/api/v1/query/{database}",
+                          {"language": "sql", "command": "select name, type from schema:types"},
+                          f"list the types of {database!r}")["result"]
+        return sorted(({"name": r.get("name"), "type": r.get("type")} for r in rows),
+                      key=lambda r: str(r["name"]))
+
     # -- server users and groups (root only) ------------------------------------------------
     def users(self) -> list[dict[str, Any]]:
         """Server users with their database -> groups assignments (no password hashes)."""
