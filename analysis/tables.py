@@ -10,6 +10,7 @@ import pandas as pd
 from neuromfa.analysis.emergence import emergence, summarize_checkpoints
 from neuromfa.analysis.results import SampleValue
 from neuromfa.errors import AnalysisError, ConfigError, NotFoundError
+from neuromfa.schema.params import AnalysisParams
 from neuromfa.store.statements import cypher
 
 RESULT_COLUMNS = ["gid", "step", "sample", "mode", "threshold", "alpha0", "width", "r2_min",
@@ -110,15 +111,53 @@ def _nulls_of(row) -> dict[str, float | None]:
     return out
 
 
-def emergence_frame(store, model: str, *, reference_step: int | None = None, mode: str | None = None) -> pd.DataFrame:
-    """Per step: analysed samples, mean/std alpha_0 and width over the samples that passed the
-    filter, E (from the means) and E_mean/E_std (per sample), and the checkpoint's metrics."""
-    raw = _analyses(store, model, None, mode, False)
+def _null_stds(res: pd.DataFrame) -> dict[int, dict[str, float | None]]:
+    """Per step, the mean over the filter's survivors of their null stds (alpha0_null_std,
+    width_null_std): the spread of one null draw, for a band around the null means. None
+    where a survivor has none."""
+    kept = res[res["passed_filter"].astype(bool)]
+    out: dict[int, dict[str, float | None]] = {}
+    for step, group in kept.groupby("step"):
+        out[int(step)] = {}
+        for field, name in (("null_alpha0_std", "alpha0_null_std"), ("null_width_std", "width_null_std")):
+            vals = pd.to_numeric(group[field], errors="coerce")
+            out[int(step)][name] = float(vals.mean()) if vals.notna().all() else None
+    return out
+
+
+def _of_params(store, model: str, mode: str | None, params: AnalysisParams) -> pd.DataFrame:
+    """Every graph's analysis with exactly ``params`` (its aid), whatever the headline is."""
+    if mode is not None and mode != params.mode:
+        raise ConfigError(f"mode {mode!r} differs from the parameter set's mode {params.mode!r}",
+                          "leave the mode out or pass the same one")
+    raw = _analyses(store, model, None, params.mode, True)
     res = raw[raw["aid"].notna()]
+    res = res[res["aid"] == res["gid"].map(params.analysis_id)]
     if res.empty:
-        raise AnalysisError(f"model {model!r} has no analysis{f' in {mode} mode' if mode else ''} yet",
-                            f"run `neuromfa analyze --model {model}` first")
-    modes = [mode] if mode is not None else raw.attrs["modes"]
+        raise AnalysisError(f"model {model!r} has no {params.mode} analysis with T={params.threshold:g}, "
+                            f"band {params.band}, null {params.null} (parameter key {params.key()})",
+                            f"run `neuromfa analyze --model {model}` with those parameters first")
+    res.attrs["modes"] = [params.mode]
+    return res.reset_index(drop=True)
+
+
+def emergence_frame(store, model: str, *, reference_step: int | None = None, mode: str | None = None,
+                    params: AnalysisParams | None = None) -> pd.DataFrame:
+    """Per step: analysed samples, mean/std alpha_0 and width over the samples that passed the
+    filter, E (from the means) and E_mean/E_std (per sample), the null columns (E_null,
+    E_struct, alpha0/width null means and mean null stds, z-scores; empty without a null), and
+    the checkpoint's metrics. Each graph's current analysis, or with ``params`` the analysis of
+    exactly that parameter set."""
+    if params is not None:
+        res = _of_params(store, model, mode, params)
+        modes = [params.mode]
+    else:
+        raw = _analyses(store, model, None, mode, False)
+        res = raw[raw["aid"].notna()]
+        if res.empty:
+            raise AnalysisError(f"model {model!r} has no analysis{f' in {mode} mode' if mode else ''} yet",
+                                f"run `neuromfa analyze --model {model}` first")
+        modes = [mode] if mode is not None else raw.attrs["modes"]
     if len(modes) > 1:
         raise ConfigError(f"model {model!r} has analyses in several modes ({', '.join(modes)})",
                           "choose one with --mode")
@@ -130,6 +169,7 @@ def emergence_frame(store, model: str, *, reference_step: int | None = None, mod
     summaries = summarize_checkpoints(samples)
     points = {p.step: p for p in emergence(summaries, reference_step)}
     analysed = res.groupby("step").size()
+    stds = _null_stds(res)
     rows = []
     for s in summaries:
         p = points[s.step]
@@ -138,8 +178,10 @@ def emergence_frame(store, model: str, *, reference_step: int | None = None, mod
             "alpha0_mean": s.alpha0_mean, "alpha0_std": s.alpha0_std,
             "width_mean": s.width_mean, "width_std": s.width_std,
             "E": p.E, "E_mean": p.E_mean, "E_std": p.E_std, "n_paired": p.n_paired,
-            "E_null": p.E_null, "E_struct": p.E_struct, "alpha0_null": s.alpha0_null,
-            "width_null": s.width_null, "alpha0_z": s.alpha0_z, "width_z": s.width_z,
+            "E_null": p.E_null, "E_struct": p.E_struct,
+            "alpha0_null": s.alpha0_null, "alpha0_null_std": stds.get(s.step, {}).get("alpha0_null_std"),
+            "width_null": s.width_null, "width_null_std": stds.get(s.step, {}).get("width_null_std"),
+            "alpha0_z": s.alpha0_z, "width_z": s.width_z,
         })
     df = pd.DataFrame(rows).merge(checkpoint_metrics(store, model), on="step", how="left")
     return df.sort_values("step").reset_index(drop=True)

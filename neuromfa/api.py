@@ -6,6 +6,7 @@
     report = nm.analyze("pythia-70m", mode="shortest-path", workers=2)   # queue + run jobs
     nm.results("pythia-70m")             # DataFrame, one row per graph
     nm.emergence("pythia-70m")           # DataFrame, one row per step
+    nm.sweep("pythia-70m", [50, 150, 500]).frame()   # SweepResult: one row per threshold T
     nm.jobs(status="failed")             # list[JobInfo]
 
 Every function opens the configured database (NEO4J_* / NEUROMFA_* environment, or the
@@ -25,17 +26,18 @@ from pydantic import BaseModel
 from neuromfa.analysis import jobs as _jobs
 from neuromfa.analysis.executors import make_executor
 from neuromfa.analysis.jobs import JobInfo
-from neuromfa.analysis.tables import emergence_frame, graphs_of, results_frame
+from neuromfa.analysis.sweep import SweepResult, sign_warning, sweep_row
+from neuromfa.analysis.tables import checkpoint_metrics, emergence_frame, graphs_of, results_frame
 from neuromfa.analysis.worker import JobOutcome, worker_loop
 from neuromfa.ingest.pipeline import IngestReport, ingest_path
-from neuromfa.errors import ConfigError
+from neuromfa.errors import AnalysisError, ConfigError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.settings import DatabaseSettings
 from neuromfa.store.connection import Store, open_store
 from neuromfa.store.statements import cypher
 
 __all__ = ["AnalyzeReport", "IngestReport", "JobInfo", "JobOutcome", "analyze", "cancel_job", "emergence",
-           "graphs", "ingest", "job", "jobs", "results", "retry_job", "work"]
+           "graphs", "ingest", "job", "jobs", "results", "retry_job", "SweepResult", "sweep", "work"]
 
 WAIT_POLL_S = 1.0
 
@@ -133,7 +135,8 @@ def analyze(
         params = _jobs.parse_params(mode=mode, threshold=threshold, q_min=q_min, q_max=q_max, q_step=q_step,
                                     min_mass=min_mass, filter=filter, structural=structural, band=band,
                                     null=null, null_samples=null_samples)
-    runner = make_executor(executor, workers=workers, settings=settings, ray_address=ray_address) if wait else None
+    runner = (make_executor(executor, workers=workers, settings=settings, ray_address=ray_address, notify=notify)
+              if wait else None)
     start = time.perf_counter()
     with open_store(settings, notify=notify) as store:
         gids = [g["gid"] for g in graphs_of(store, model, _steps(steps), _steps(samples))]
@@ -190,11 +193,71 @@ def results(model: str, step: int | Sequence[int] | None = None, *, mode: str | 
 
 
 def emergence(model: str, reference_step: int | None = None, *, mode: str | None = None,
-              store: Store | None = None, settings: DatabaseSettings | None = None) -> pd.DataFrame:
+              params: AnalysisParams | None = None, store: Store | None = None,
+              settings: DatabaseSettings | None = None) -> pd.DataFrame:
     """One row per step: n_samples, n_passed, alpha0/width mean and std, E, E_mean, E_std,
-    n_paired, and the checkpoint's scalar metrics (e.g. val_loss) as extra columns."""
+    n_paired, the null columns (E_null, E_struct, alpha0_null, width_null, their mean null
+    stds, alpha0_z, width_z; empty without a null model), and the checkpoint's scalar metrics
+    (e.g. val_loss). Each graph's current analysis, or with ``params`` that parameter set's."""
     with _opened(store, settings) as st:
-        return emergence_frame(st, model, reference_step=reference_step, mode=mode)
+        return emergence_frame(st, model, reference_step=reference_step, mode=mode, params=params)
+
+
+def _sweep_params(thresholds: float | Sequence[float], values: dict) -> list[AnalysisParams]:
+    """One parameter set per threshold, increasing; every value checked before any job runs."""
+    thresholds = [thresholds] if isinstance(thresholds, (int, float)) else list(thresholds)
+    if not thresholds:
+        raise ConfigError("the sweep needs at least one threshold", "e.g. --threshold 50,150,500")
+    if values.get("null_samples") is not None and values.get("null") in (None, "none"):
+        raise ConfigError("null_samples is set but no null model is chosen",
+                          "add --null shuffle or --null gaussian (Python: null=...)")
+    params = [_jobs.parse_params(threshold=t, **values) for t in thresholds]
+    params.sort(key=lambda p: p.threshold)
+    repeated = sorted({p.threshold for p in params if sum(q.threshold == p.threshold for q in params) > 1})
+    if repeated:
+        raise ConfigError(f"threshold {', '.join(f'{t:g}' for t in repeated)} is given twice", "list each T once")
+    return params
+
+
+def sweep(
+    model: str,
+    thresholds: float | Sequence[float],
+    *,
+    mode: str | None = None,
+    band: str | None = None,
+    null: str | None = None,
+    null_samples: int | None = None,
+    min_mass: int | None = None,
+    filter: int | None = None,
+    structural: str | None = None,
+    reference_step: int | None = None,
+    workers: int = 1,
+    settings: DatabaseSettings | None = None,
+    notify: Callable[[str], None] | None = None,
+    on_analyzed: Callable[[AnalyzeReport], None] | None = None,
+) -> SweepResult:
+    """Analyse every graph of ``model`` at each threshold T (one `analyze` per T, with its rules
+    for reusing jobs), then one row per T: alpha_0,
+    width, E, E_null and E_struct at the last step and Spearman(E, metric) for every stored
+    checkpoint metric, plus a one-line warning when a sign changes with T. A failed job is an
+    AnalysisError: a sweep over partial analyses would compare different graphs."""
+    values = dict(mode=mode, band=band, null=null, null_samples=null_samples, min_mass=min_mass,
+                  filter=filter, structural=structural)
+    param_sets = _sweep_params(thresholds, values)
+    for p in param_sets:
+        report = analyze(model, params=p, workers=workers, settings=settings, notify=notify)
+        if on_analyzed:
+            on_analyzed(report)
+        bad = [o for o in report.outcomes if o.status != "done"]
+        if bad:
+            raise AnalysisError(f"{len(bad)} of {len(report.outcomes)} analysis job(s) at T={p.threshold:g} "
+                                f"did not finish ({bad[0].status}: {bad[0].error or 'no error text'})",
+                                "see `neuromfa jobs list --status failed`, fix the cause and run the sweep again")
+    with open_store(settings, notify=notify) as st:
+        metrics = [c for c in checkpoint_metrics(st, model).columns if c != "step"]
+        rows = [sweep_row(p, emergence_frame(st, model, reference_step=reference_step, params=p), metrics)
+                for p in param_sets]
+    return SweepResult(model=model, params=param_sets, rows=rows, warning=sign_warning(rows))
 
 
 def jobs(status: str | Sequence[str] | None = None, *, model: str | None = None, limit: int = 1000,
