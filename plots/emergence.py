@@ -1,6 +1,8 @@
 """alpha_0, spectrum width and the degree of emergence E against training step (symlog axis,
 since step 0 exists), with error bars over samples and a validation loss or imported metric on
-a second y axis."""
+a second y axis. When the table holds a null model (emergence_frame's alpha0_null, width_null,
+E_null, ...), each panel also draws it: the null mean dashed with a shaded ±1 std band (the std
+of one null draw), and in the E panel E_null dashed and E_struct = E − E_null."""
 
 from __future__ import annotations
 
@@ -27,11 +29,21 @@ METRIC_LABELS = {
     "token_accuracy": "validation token accuracy (fraction)",
 }
 X_LABEL = "training step (symlog axis: linear from 0 to 1, logarithmic above)"
+NULL_COLOUR = "0.45"  # grey: the null is a baseline, not a result
+# panel -> (null mean column, null std column or None, legend label)
+NULL_CURVES = {
+    "alpha0": ("alpha0_null", "alpha0_null_std", "α₀ of the null model: mean, ±1 std of one draw"),
+    "width": ("width_null", "width_null_std", "w of the null model: mean, ±1 std of one draw"),
+    "E": ("E_null", None, "E_null: E of the null means"),
+}
+STRUCT_LABEL = "E_struct = E − E_null (of the means)"
+STRUCT_COLOUR = "tab:orange"
 
 
 class EmergenceSummary(PlotSummary):
     steps: list[int]
     panels: list[str]
+    null: bool = False  # the null model was drawn
     metric: str | None = None
     metric_points: int = 0
 
@@ -67,6 +79,33 @@ def _panel(ax: Axes, steps: np.ndarray, mean: np.ndarray, std: np.ndarray, spec:
     ax.set_xscale("symlog", linthresh=1.0)
 
 
+def has_null(df: pd.DataFrame) -> bool:
+    """Whether the table holds a null model: E_null known at every step."""
+    return "E_null" in df and bool(pd.to_numeric(df["E_null"], errors="coerce").notna().all()) and len(df) > 0
+
+
+def _null_curves(ax: Axes, data: pd.DataFrame, steps: np.ndarray, prefix: str) -> list[tuple]:
+    """The null mean dashed, with a shaded band when its std is known; E_struct in the E panel.
+    Returns their (legend handle, label) pairs, the band and its line as one handle."""
+    mean_col, std_col, label = NULL_CURVES[prefix]
+    mean = pd.to_numeric(data[mean_col], errors="coerce").to_numpy(dtype=float)
+    (line,) = ax.plot(steps, mean, color=NULL_COLOUR, linestyle="--", marker="^", markersize=3.5, linewidth=1.3)
+    handle = line
+    if std_col is not None and std_col in data:
+        std = pd.to_numeric(data[std_col], errors="coerce").to_numpy(dtype=float)
+        if np.isfinite(std).any():
+            band = ax.fill_between(steps, mean - std, mean + std, color=NULL_COLOUR, alpha=0.18, linewidth=0)
+            handle = (band, line)
+    out = [(handle, label)]
+    if prefix == "E":
+        struct = pd.to_numeric(data["E_struct"], errors="coerce").to_numpy(dtype=float)
+        (line,) = ax.plot(steps, struct, color=STRUCT_COLOUR, linestyle="-", marker="D", markersize=3.5,
+                          linewidth=1.5)
+        ax.axhline(0.0, color="0.7", linewidth=0.8, zorder=0)
+        out.append((line, STRUCT_LABEL))
+    return out
+
+
 def emergence_figure(
     df: pd.DataFrame, metric: str | None = None, metrics_df: pd.DataFrame | None = None
 ) -> tuple[Figure, EmergenceSummary]:
@@ -75,6 +114,7 @@ def emergence_figure(
     data = df.sort_values("step")
     steps = data["step"].to_numpy(dtype=float)
     series = _pick_metric(metrics_df, metric)
+    null = has_null(data)
     with style():
         fig = new_figure(10.0, 8.5)
         axes = fig.subplots(len(PANELS), 1, sharex=True)
@@ -83,7 +123,10 @@ def emergence_figure(
             mean = data[f"{prefix}_mean"].to_numpy(dtype=float)
             std = np.nan_to_num(data[f"{prefix}_std"].to_numpy(dtype=float), nan=0.0)
             _panel(ax, steps, mean, std, spec)
-            handles, labels = ax.get_legend_handles_labels()
+            handles, labels = ax.get_legend_handles_labels()  # the real curve first
+            if null:
+                for handle, label in _null_curves(ax, data, steps, prefix):
+                    handles, labels = handles + [handle], labels + [label]
             top = ax  # the legend goes on the top-most axes so no curve hides it
             if series is not None:
                 twin = ax.twinx()
@@ -105,6 +148,7 @@ def emergence_figure(
     summary = EmergenceSummary(
         steps=[int(s) for s in steps],
         panels=[spec[0] for spec in PANELS],
+        null=null,
         metric=None if series is None else str(series["metric"].iloc[0]),
         metric_points=0 if series is None else len(series),
     )

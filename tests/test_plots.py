@@ -198,6 +198,59 @@ def test_plot_emergence_writes_png_and_svg(tmp_path):
     _check_files(summary, tmp_path, "degree of emergence", "validation loss (nats/token)", "symlog")
 
 
+def _with_null(df: pd.DataFrame) -> pd.DataFrame:
+    i = np.arange(len(df))
+    return df.assign(alpha0_null=df["alpha0_mean"] + 0.01 * i, alpha0_null_std=0.015,
+                     width_null=df["width_mean"] - 0.02 * i, width_null_std=0.01,
+                     E_null=0.07 * i, E_struct=0.03 * i)
+
+
+def test_emergence_draws_the_null_as_a_band_beside_the_real_curves(tmp_path):
+    df = _with_null(_emergence())
+    fig, summary = emergence_figure(df, metrics_df=_metrics())
+    assert summary.null
+    main = [ax for ax in fig.axes if ax.get_xscale() == "symlog" and ax.containers]
+    for ax, name in zip(main, ("alpha0", "width", "E")):
+        real = [c for c in ax.containers if isinstance(c, ErrorbarContainer)][0].lines[0]
+        dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+        assert len(dashed) == 1
+        mean_col = {"alpha0": "alpha0_null", "width": "width_null", "E": "E_null"}[name]
+        np.testing.assert_allclose(dashed[0].get_ydata(), df[mean_col])
+        np.testing.assert_allclose(real.get_ydata(), df[f"{name}_mean"])  # the real curve is untouched
+        bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        if name == "E":
+            assert bands == []
+            struct = [line for line in ax.lines if line.get_color() == "tab:orange"]
+            assert len(struct) == 1
+            np.testing.assert_allclose(struct[0].get_ydata(), df["E_struct"])
+        else:
+            assert len(bands) == 1
+            ys = bands[0].get_paths()[0].vertices[:, 1]
+            std = df[f"{mean_col}_std"]
+            assert ys.min() == pytest.approx((df[mean_col] - std).min())
+            assert ys.max() == pytest.approx((df[mean_col] + std).max())
+    # one legend per panel, outside the axes, naming the real curve first, then the null
+    legends = [_legend_texts(ax) for ax in fig.axes if ax.get_legend() is not None]
+    assert [texts[0].split(",")[0] for texts in legends] == ["α₀", "w", "E"]
+    assert "α₀ of the null model: mean, ±1 std of one draw" in legends[0]
+    assert legends[2][1:3] == ["E_null: E of the null means", "E_struct = E − E_null (of the means)"]
+    assert all(texts[-1] == "validation loss (nats/token)" for texts in legends)
+    _check_files(plot_emergence(df, tmp_path / "null"), tmp_path, "E_struct", "null model")
+
+
+def test_emergence_without_a_stored_null_draws_no_null():
+    # what emergence_frame gives without a null model: the columns are there, empty
+    df = _emergence().assign(alpha0_null=np.nan, alpha0_null_std=np.nan, width_null=np.nan,
+                             width_null_std=np.nan, E_null=None, E_struct=None)
+    fig, summary = emergence_figure(df)
+    assert not summary.null
+    for ax in fig.axes:  # the error bars only: no dashed null line, no E_struct, no band
+        bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        assert len(bars) == 1 and set(ax.lines) == {bars[0].lines[0], *bars[0].lines[1]}
+        assert not [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert all(len(_legend_texts(ax)) == 1 for ax in fig.axes)
+
+
 # NFD
 
 
