@@ -133,13 +133,14 @@ def emergence(summaries: list[CheckpointSummary], reference_step: int | None = N
     return points
 
 
-def spearman_with(table, metric: str = "val_loss") -> tuple[float, float] | None:
-    """Spearman rank correlation (rho, p) of E (mean over samples) with a checkpoint metric
-    over the steps of an emergence table; None where it is undefined (< 3 steps, no metric)."""
+def spearman_with(table, metric: str = "val_loss", column: str = "E_mean") -> tuple[float, float] | None:
+    """Spearman rank correlation (rho, p) of ``column`` (default E, mean over samples) with a
+    checkpoint metric over the steps of an emergence table; None where it is undefined (< 3
+    steps, no metric, no values)."""
     from scipy.stats import spearmanr
 
-    if metric not in table or len(table) < 3 or table["E_mean"].isna().all():
+    if metric not in table or column not in table or len(table) < 3 or table[column].isna().all():
         return None
-    res = spearmanr(table["E_mean"], table[metric], nan_policy="omit")
+    res = spearmanr(table[column], table[metric], nan_policy="omit")
     rho, p = float(res.statistic), float(res.pvalue)
     return None if math.isnan(rho) else (rho, p)

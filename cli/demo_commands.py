@@ -21,17 +21,20 @@ def _pm(mean, std) -> str:
     return f"{mean:.4f}" if std is None or std != std else f"{mean:.4f} ± {std:.4f}"
 
 
+def _num(value, digits: int = 4) -> str:
+    return "-" if value is None or value != value else f"{value:.{digits}f}"
+
+
 def _table(result) -> Table:
-    table = Table(title=f"{result.mode}: alpha_0, width and E per step (mean ± std over samples)")
-    for col in ("step", "val_loss", "token acc", "alpha_0", "width", "E"):
+    table = Table(title=f"{result.name} ({result.mode} mode, {result.band} band): alpha_0, width and E per "
+                        f"step (mean ± std over samples), E_null from the {result.null} null, E_struct = E - E_null")
+    for col in ("step", "val_loss", "token acc", "alpha_0", "width", "E", "E_null", "E_struct"):
         table.add_column(col, justify="right")
     for r in result.table:
         table.add_row(
-            str(r["step"]),
-            f"{r['val_loss']:.3f}" if r.get("val_loss") == r.get("val_loss") and r.get("val_loss") is not None else "-",
-            f"{r['token_accuracy']:.3f}" if r.get("token_accuracy") is not None else "-",
+            str(r["step"]), _num(r.get("val_loss"), 3), _num(r.get("token_accuracy"), 3),
             _pm(r["alpha0_mean"], r["alpha0_std"]), _pm(r["width_mean"], r["width_std"]),
-            _pm(r["E_mean"], r["E_std"]),
+            _pm(r["E_mean"], r["E_std"]), _num(r.get("E_null")), _num(r.get("E_struct")),
         )
     return table
 
@@ -74,8 +77,10 @@ def demo(
     for result in report.results:
         console.print(_table(result))
         if result.spearman_E_val_loss is not None:
-            console.print(f"Spearman correlation of E with validation loss ({result.mode}): "
-                          f"{result.spearman_E_val_loss:+.3f} (p = {result.spearman_p:.2g})")
+            struct = result.spearman_E_struct_val_loss
+            console.print(f"Spearman correlation with validation loss ({result.name}): E "
+                          f"{result.spearman_E_val_loss:+.3f} (p = {result.spearman_p:.2g}), E_struct "
+                          + ("-" if struct is None else f"{struct:+.3f}"))
     console.print("figures: " + ", ".join(str(p) for p in report.figures if p.suffix == ".png"))
     console.print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
 

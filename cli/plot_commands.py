@@ -12,7 +12,7 @@ from neuromfa.cli.common import cli_store, err_console
 
 plot_app = typer.Typer(help="Draw figures of stored analyses (PNG and SVG).", no_args_is_help=True)
 
-MODE_HELP = "Analyses of this mode."
+MODE_HELP = "Analyses of this mode. Default: each graph's current (latest) analysis."
 OUT_HELP = "Output file in an existing folder; .png and .svg are written."
 
 
@@ -31,7 +31,7 @@ def _done(summary) -> None:
 def spectrum(
     model: str = typer.Option(..., "--model"),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help=MODE_HELP),
+    mode: Optional[ModeChoice] = typer.Option(None, "--mode", help=MODE_HELP),
 ) -> None:
     """f(alpha) spectra over training: one curve per step, band over samples."""
     from neuromfa.plots.data import spectra_frame
@@ -39,7 +39,7 @@ def spectrum(
 
     _check_out(out)
     with cli_store() as store:
-        df = spectra_frame(store, model, mode.value)
+        df = spectra_frame(store, model, mode.value if mode else None)
     _done(plot_spectra(df, out))
 
 
@@ -47,7 +47,7 @@ def spectrum(
 def emergence(
     model: str = typer.Option(..., "--model"),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help=MODE_HELP),
+    mode: Optional[ModeChoice] = typer.Option(None, "--mode", help=MODE_HELP),
     metric: Optional[str] = typer.Option(None, "--metric", help="Checkpoint metric on the second axis (default val_loss if stored)."),
     reference_step: Optional[int] = typer.Option(None, "--reference-step", help="t0 of E (default the earliest step)."),
 ) -> None:
@@ -57,7 +57,7 @@ def emergence(
 
     _check_out(out)
     with cli_store() as store:
-        table, metrics = emergence_and_metrics(store, model, mode.value, reference_step)
+        table, metrics = emergence_and_metrics(store, model, mode.value if mode else None, reference_step)
     _done(plot_emergence(table, out, metric=metric, metrics_df=metrics if len(metrics) else None))
 
 
@@ -65,7 +65,7 @@ def emergence(
 def nfd(
     model: str = typer.Option(..., "--model"),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help=MODE_HELP),
+    mode: Optional[ModeChoice] = typer.Option(None, "--mode", help=MODE_HELP),
     step: Optional[int] = typer.Option(None, "--step", help="Checkpoint step (default the last analysed)."),
 ) -> None:
     """Node fractal dimension distribution per layer kind."""
@@ -74,7 +74,7 @@ def nfd(
 
     _check_out(out)
     with cli_store() as store:
-        df = nfd_frame(store, model, mode.value, step)
+        df = nfd_frame(store, model, mode.value if mode else None, step)
     _done(plot_nfd(df, out))
 
 

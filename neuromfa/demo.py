@@ -1,6 +1,7 @@
 """The main job: train a small GPT-NeoX offline, ingest every checkpoint, analyse every graph
-(shortest-path, and one-hop for comparison), tabulate alpha_0 / width / E against validation
-loss, and draw the figures. Every stage is cached, so a re-run only redraws."""
+with its shuffle null (path masses in the paper's band and in the scale-free band, and one-hop
+for comparison), tabulate alpha_0 / width / E / E_null / E_struct against validation loss, and
+draw the figures. Every stage is cached, so a re-run only redraws."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from neuromfa import api
 from neuromfa.analysis.emergence import spearman_with
 from neuromfa.analysis.tables import graphs_of
 from neuromfa.ingest.pipeline import ingest_path
-from neuromfa.plots.data import emergence_and_metrics, nfd_frame, spectra_frame
+from neuromfa.analysis.tables import checkpoint_metrics, emergence_frame
+from neuromfa.plots.data import nfd_frame, spectra_frame
 from neuromfa.plots.emergence import plot_emergence
 from neuromfa.plots.nfd import plot_nfd
 from neuromfa.plots.spectrum import plot_spectra
@@ -22,14 +24,26 @@ from neuromfa.schema.params import AnalysisParams
 from neuromfa.store.statements import cypher
 from neuromfa.training.train_example import train_example
 
-MODES = ("shortest-path", "one-hop")
+NULL_SAMPLES = 5
+# (name, parameters), in the order they run: the last one becomes each graph's headline analysis,
+# which the spectrum and NFD figures draw. `layered` gives the shortest-path masses bit for bit.
+ANALYSES: tuple[tuple[str, AnalysisParams], ...] = (
+    ("paths, relative band", AnalysisParams(mode="layered", band="relative", null="shuffle", null_samples=NULL_SAMPLES)),
+    ("one-hop", AnalysisParams(mode="one-hop", null="shuffle", null_samples=NULL_SAMPLES)),
+    ("paths", AnalysisParams(mode="layered", null="shuffle", null_samples=NULL_SAMPLES)),
+)
+FIGURES = {"paths": "emergence", "one-hop": "emergence-one-hop", "paths, relative band": "emergence-relative"}
 
 
 class DemoModeResult(BaseModel):
+    name: str
     mode: str
+    band: str
+    null: str
     table: list[dict]
     spearman_E_val_loss: float | None
     spearman_p: float | None
+    spearman_E_struct_val_loss: float | None
 
 
 class DemoReport(BaseModel):
@@ -77,30 +91,32 @@ def run_demo(
 
     gids = [g["gid"] for g in graphs_of(store, model, samples=list(range(samples)))]
     results: list[DemoModeResult] = []
-    for mode in MODES:
+    tables = {}
+    for name, params in ANALYSES:
         t = time.perf_counter()
-        params = AnalysisParams(mode=mode)
         if missing_analyses(store, gids, params):
-            stage(f"analysing {len(gids)} graphs ({mode})")
+            stage(f"analysing {len(gids)} graphs ({name}, {params.mode} mode, {params.band} band, "
+                  f"{params.null_samples} {params.null} null draws each)")
             api.analyze(model, samples=list(range(samples)), params=params, workers=workers,
                         settings=store.settings, on_outcome=on_outcome)
-        seconds[f"analyze {mode}"] = time.perf_counter() - t
-        table, _ = emergence_and_metrics(store, model, mode)
+        seconds[f"analyze {name}"] = time.perf_counter() - t
+        tables[name] = table = emergence_frame(store, model, params=params)
         rho, p = spearman_with(table) or (None, None)
-        results.append(DemoModeResult(mode=mode, table=table.to_dict("records"), spearman_E_val_loss=rho,
-                                      spearman_p=p))
+        rho_struct, _ = spearman_with(table, column="E_struct") or (None, None)
+        results.append(DemoModeResult(name=name, mode=params.mode, band=params.band, null=params.null,
+                                      table=table.to_dict("records"), spearman_E_val_loss=rho, spearman_p=p,
+                                      spearman_E_struct_val_loss=rho_struct))
 
     t = time.perf_counter()
     stage(f"drawing figures into {out / 'figures'}")
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     figures: list[Path] = []
-    table, metrics = emergence_and_metrics(store, model, "shortest-path")
-    figures += plot_emergence(table, fig_dir / "emergence", metrics_df=metrics if len(metrics) else None).paths
-    onehop, _ = emergence_and_metrics(store, model, "one-hop")
-    figures += plot_emergence(onehop, fig_dir / "emergence-one-hop", metrics_df=metrics if len(metrics) else None).paths
-    figures += plot_spectra(spectra_frame(store, model, "shortest-path"), fig_dir / "spectra").paths
-    figures += plot_nfd(nfd_frame(store, model, "shortest-path"), fig_dir / "nfd").paths
+    metrics = checkpoint_metrics(store, model).melt(id_vars="step", var_name="metric", value_name="value").dropna()
+    for name, stem in FIGURES.items():
+        figures += plot_emergence(tables[name], fig_dir / stem, metrics_df=metrics if len(metrics) else None).paths
+    figures += plot_spectra(spectra_frame(store, model, "layered"), fig_dir / "spectra").paths
+    figures += plot_nfd(nfd_frame(store, model, "layered"), fig_dir / "nfd").paths
     seconds["plots"] = time.perf_counter() - t
     return DemoReport(model=model, out_dir=out, steps=run.steps, graphs=len(gids), results=results,
                       figures=figures, seconds={k: round(v, 2) for k, v in seconds.items()})

@@ -33,13 +33,17 @@ def test_demo_tables_figures_and_rerun(demo):
         assert table["val_loss"].notna().all() and table["n_samples"].eq(2).all()
         assert result.spearman_E_val_loss is not None and -1.0 <= result.spearman_E_val_loss <= 1.0
         assert result.spearman_p is not None
+        assert result.null == "shuffle" and table["E_null"].notna().all()
+        assert (table["E_struct"] - (table["E"] - table["E_null"])).abs().max() < 1e-12
+        assert result.spearman_E_struct_val_loss is not None
     assert {p.name for p in report.figures} == {
-        f"{stem}.{ext}" for stem in ("emergence", "emergence-one-hop", "spectra", "nfd") for ext in ("png", "svg")}
+        f"{stem}.{ext}" for stem in ("emergence", "emergence-one-hop", "emergence-relative", "spectra", "nfd")
+        for ext in ("png", "svg")}
     assert all(p.stat().st_size > 5000 for p in report.figures)
     # figures hold what the database holds
-    spectra = spectra_frame(store, report.model)
+    spectra = spectra_frame(store, report.model, "layered")
     assert len(spectra) == report.graphs
-    nfd = nfd_frame(store, report.model)
+    nfd = nfd_frame(store, report.model, "layered")
     assert set(nfd["kind"]) <= {"input", "qkv", "context", "attn_out", "mlp_hidden", "output"}
     nodes = store.read("MATCH (n:Neuron) WHERE n.graph STARTS WITH $p RETURN count(n) AS n",
                        p=f"{report.model}@{steps[-1]}/")[0]["n"]
@@ -47,9 +51,9 @@ def test_demo_tables_figures_and_rerun(demo):
 
     counts = store.read("MATCH (a:Analysis) RETURN count(a) AS n")[0]["n"]
     again = run_demo(store, tmp_path / "demo", preset="minimal", samples=2, k=8, workers=1)
-    assert store.read("MATCH (a:Analysis) RETURN count(a) AS n")[0]["n"] == counts == 2 * report.graphs
+    assert store.read("MATCH (a:Analysis) RETURN count(a) AS n")[0]["n"] == counts == 3 * report.graphs
     assert again.seconds["train"] < report.seconds["train"]
-    assert again.seconds["analyze shortest-path"] < report.seconds["analyze shortest-path"]
+    assert again.seconds["analyze paths"] < report.seconds["analyze paths"]
     assert [r.table for r in again.results] == [r.table for r in report.results]
 
 
@@ -69,7 +73,7 @@ def test_metrics_import_merges_into_checkpoints(demo, tmp_path, db_env):
     # the emergence plot can put the imported metric on its second axis
     png = tmp_path / "em"
     out = subprocess.run([sys.executable, "-m", "neuromfa.cli", "plot", "emergence", "--model", report.model,
-                          "--out", str(png), "--metric", "lambada_acc"], env=db_env, capture_output=True, text=True)
+                          "--out", str(png), "--metric", "lambada_acc", "--mode", "layered"], env=db_env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "em.png").stat().st_size > 5000
 
