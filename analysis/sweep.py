@@ -57,17 +57,18 @@ def _value(v) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
-def spearman_rho(table: pd.DataFrame, metric: str) -> float | None:
-    """Spearman rho of E (mean over samples, as the report and the demo use) with ``metric``
-    over the steps where both are known; None below 3 such steps or for a constant series."""
-    if metric not in table:
+def spearman_rho(table: pd.DataFrame, metric: str, of: str = "E_mean") -> float | None:
+    """Spearman rho of column ``of`` (default E as a mean over samples, as the report and the
+    demo use) with ``metric`` over the steps where both are known; None below 3 such steps or
+    for a constant series."""
+    if metric not in table or of not in table:
         return None
-    pairs = table[["E_mean", metric]].apply(pd.to_numeric, errors="coerce").dropna()
+    pairs = table[[of, metric]].apply(pd.to_numeric, errors="coerce").dropna()
     if len(pairs) < 3:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a constant series: rho is NaN, reported as None
-        rho = float(spearmanr(pairs["E_mean"], pairs[metric]).statistic)
+        rho = float(spearmanr(pairs[of], pairs[metric]).statistic)
     return None if math.isnan(rho) else rho
 
 

@@ -20,10 +20,11 @@ import pandas as pd
 from pydantic import BaseModel
 
 from neuromfa.analysis.emergence import spearman_with
+from neuromfa.analysis.sweep import spearman_rho
 from neuromfa.analysis.tables import checkpoint_metrics, results_frame
 from neuromfa.errors import ConfigError, NeuromfaError, NotFoundError
 from neuromfa.plots.data import emergence_and_metrics, nfd_frame, spectra_frame
-from neuromfa.plots.emergence import emergence_figure
+from neuromfa.plots.emergence import emergence_figure, has_null
 from neuromfa.plots.nfd import nfd_figure
 from neuromfa.plots.spectrum import spectrum_figure
 from neuromfa.queries import run_query
@@ -35,9 +36,11 @@ from neuromfa.store.statements import cypher
 
 # Emergence-frame columns shown in fixed places; any other column is a checkpoint metric.
 EMERGENCE_BASE = ("step", "mode", "n_samples", "n_passed", "alpha0_mean", "alpha0_std", "width_mean",
-                  "width_std", "E", "E_mean", "E_std", "n_paired")
+                  "width_std", "E", "E_mean", "E_std", "n_paired", "E_null", "E_struct", "alpha0_null",
+                  "alpha0_null_std", "width_null", "width_null_std", "alpha0_z", "width_z")
 RESULT_LABELS = {"alpha0": "α₀", "r2_min": "min R²", "nodes_used": "nodes used", "edges_used": "edges used",
-                 "passed_filter": "passed filter", "threshold": "T"}
+                 "passed_filter": "passed filter", "threshold": "T", "alpha0_z": "α₀ z", "width_z": "width z"}
+NULL_RESULT_COLUMNS = ["null", "alpha0_z", "width_z"]  # shown only when some analysis has a null model
 STEP_LIST_MAX = 24  # longer step lists show their first and last steps only
 
 
@@ -131,22 +134,46 @@ def emergence_table(table: pd.DataFrame, mode: str | None, reference_step: int |
                f"(ddof 0) over the samples that passed the filter. E(t) = (w(t) / w(t0)) · ln(α₀(t0) / α₀(t)) "
                f"with t0 = step {ref}: 'E of the means' from the step means, 'E mean ± std' over the samples "
                f"present at t and t0 (paired samples). Other columns are the checkpoint's stored metrics.")
+    if has_null(table):
+        _null_columns(shown, table)
+        caption += (" Null model: α₀ and width null are the means over the samples of each graph's null "
+                    "draws ± the mean std of one draw; E_null is E of those means and E_struct = E − E_null "
+                    "(both from the step means), the part of E the null's weight statistics do not explain; "
+                    "z = (real − null mean) / null std, averaged over the samples.")
     return frame_table(shown, "emergence", caption=caption,
                        numeric=[True] * len(shown.columns))
 
 
+def _null_columns(shown: pd.DataFrame, table: pd.DataFrame) -> None:
+    """The null model's columns beside the real ones (real E first, then E_null and E_struct)."""
+    shown["E_null"] = table["E_null"]
+    shown["E_struct"] = table["E_struct"]
+    shown["α₀ null mean ± std"] = [fmt_pm(m, s) for m, s in zip(table["alpha0_null"], table["alpha0_null_std"])]
+    shown["width null mean ± std"] = [fmt_pm(m, s) for m, s in zip(table["width_null"], table["width_null_std"])]
+    shown["α₀ z"] = table["alpha0_z"]
+    shown["width z"] = table["width_z"]
+
+
 def spearman_text(table: pd.DataFrame) -> str | None:
-    """Spearman rank correlation of E (per-sample mean) with val_loss over the steps."""
+    """Spearman rank correlation of E (per-sample mean) with val_loss over the steps, and of
+    E_struct when a null model is stored."""
     corr = spearman_with(table)
     if corr is None:
         return None
     rho, p = corr
-    return f"Spearman rank correlation of E (mean over samples) with val_loss over {len(table)} steps: " \
+    text = f"Spearman rank correlation of E (mean over samples) with val_loss over {len(table)} steps: " \
            f"ρ = {fmt(rho)} (p = {fmt(p)})."
+    if has_null(table):
+        text += f" Of E_struct (E − E_null) with val_loss: ρ = {fmt(spearman_rho(table, 'val_loss', of='E_struct'))}."
+    return text
 
 
 def results_table(store, model: str, mode: str | None) -> Table:
     df = results_frame(store, model, mode=mode).drop(columns=["aid"])
+    if not (df["null"].notna() & (df["null"] != "none")).any():
+        df = df.drop(columns=NULL_RESULT_COLUMNS)
+    if not (df["band"] == "relative").any():
+        df = df.drop(columns=["band"])  # the paper's absolute band throughout: as before bands existed
     df = df[["step", "sample", "gid"] + [c for c in df.columns if c not in ("step", "sample", "gid")]]
     caption = ("One row per stored graph: its headline analysis" + (f" in {mode} mode" if mode else "")
                + ", else the newest; graphs without one have empty values. min R² is the worst fit of "
@@ -208,9 +235,11 @@ def _emergence(page: _Page, store, model: str, mode: str | None, reference_step:
     try:
         fig, drawn = emergence_figure(table, metrics_df=metrics if len(metrics) else None)
         second = f"; dashed red: {drawn.metric} on the right axis" if drawn.metric else ""
+        null = ("; dashed grey: the null model (mean, shaded ±1 std of one draw), orange: E_struct = E − E_null"
+                if drawn.null else "")
         html += page.figure(figure_image(
             fig, "emergence-figure", "Emergence over training",
-            f"α₀, spectrum width w and E against training step, mean ± std over samples{second}."))
+            f"α₀, spectrum width w and E against training step, mean ± std over samples{second}{null}."))
     except NeuromfaError as exc:
         html += page.note("emergence figure", exc)
     page.section("emergence-section", title, html)

@@ -156,11 +156,17 @@ def test_tables_hold_the_stored_values(analysed, tmp_path):
         assert row["paired samples"] == fmt(want.n_paired)
     assert shown[0]["E of the means"] == "0"  # E(t0) = 0 by definition
     assert len({r["α₀ mean ± std"] for r in shown}) == 3  # the steps really differ
+    # without a null model: the columns as they were before null models existed
+    assert page.tables["emergence"]["head"] == [
+        "step", "val_loss", "lambada_acc", "n samples", "passed filter", "α₀ mean ± std", "width mean ± std",
+        "E of the means", "E mean ± std", "paired samples"]
+    assert "E_struct" not in html and "null model" not in html
 
     # the per-graph results, against the results frame, and against the Analysis nodes
     results = results_frame(store, MODEL, mode="shortest-path")
     rows = columns(page.tables["results"])
     assert [r["gid"] for r in rows] == results["gid"].tolist()
+    assert not {"null", "band", "α₀ z", "width z"} & set(page.tables["results"]["head"])
     for row, want in zip(rows, results.itertuples()):
         assert (row["step"], row["sample"], row["mode"]) == (fmt(want.step), fmt(want.sample), "shortest-path")
         assert row["α₀"] == fmt(want.alpha0) and row["width"] == fmt(want.width)
@@ -191,6 +197,37 @@ def test_one_hop_mode_and_reference_step(analysed, tmp_path):
     assert shown[1]["E of the means"] == "0"
     assert "with t0 = step 10:" in info.path.read_text(encoding="utf-8")
     assert {r["mode"] for r in columns(page.tables["results"])} == {"one-hop"}
+
+
+def test_a_null_model_shows_beside_the_real_values(analysed, graph_server, tmp_path):
+    settings = settings_for(graph_server, analysed)
+    api.analyze(MODEL, mode="one-hop", min_mass=3, null="shuffle", null_samples=3, wait=False, settings=settings)
+    api.work(once=True, store=analysed)
+    info = write_report(analysed, MODEL, tmp_path, mode="one-hop")
+    html = info.path.read_text(encoding="utf-8")
+    page = parse(html)
+    expected = emergence_frame(analysed, MODEL, mode="one-hop")
+    assert expected["E_null"].notna().all()
+    head = page.tables["emergence"]["head"]
+    assert head[head.index("E of the means"):] == [
+        "E of the means", "E mean ± std", "paired samples", "E_null", "E_struct", "α₀ null mean ± std",
+        "width null mean ± std", "α₀ z", "width z"]
+    shown = columns(page.tables["emergence"])
+    for row, want in zip(shown, expected.itertuples()):
+        assert row["E of the means"] == fmt(want.E)
+        assert row["E_null"] == fmt(want.E_null) and row["E_struct"] == fmt(want.E_struct)
+        assert row["α₀ null mean ± std"] == f"{fmt(want.alpha0_null)}{PM}{fmt(want.alpha0_null_std)}"
+        assert row["width null mean ± std"] == f"{fmt(want.width_null)}{PM}{fmt(want.width_null_std)}"
+        assert row["α₀ z"] == fmt(want.alpha0_z) and row["width z"] == fmt(want.width_z)
+    # the null std column is the mean over the samples of the stored per-graph null std
+    stds = analysed.read("MATCH (a:Analysis)-[:ANALYSIS_OF]->(g:Graph) WHERE a.null = 'shuffle' "
+                         "RETURN g.step AS step, a.null_alpha0_std AS s")
+    by_step = pd.DataFrame(stds).groupby("step")["s"].mean()
+    assert np.allclose(expected.set_index("step")["alpha0_null_std"], by_step, rtol=0, atol=1e-12)
+    assert "Of E_struct (E − E_null) with val_loss: ρ = " in html
+    assert "dashed grey: the null model" in html and "E_struct = E − E_null" in html
+    results = columns(page.tables["results"])
+    assert {r["null"] for r in results} == {"shuffle"} and all(r["α₀ z"] != "–" for r in results)
 
 
 def test_unanalysed_model_gives_a_page_with_notes(store, tmp_path):
