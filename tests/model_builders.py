@@ -1,5 +1,5 @@
-"""Tiny real checkpoints built offline from transformers configs (fixed seeds), and the
-function-preserving attention rescaling the null-model tests apply to them."""
+"""Tiny real checkpoints built offline from transformers configs (fixed seeds), their outputs,
+and a whole-network weight scaling the null-model tests apply to them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,13 @@ import numpy as np
 import torch
 import transformers as tf
 
+CONFIGS = {
+    "llama": lambda: tf.LlamaConfig(**LLAMA),
+    "gpt_neox": lambda: tf.GPTNeoXConfig(**NEOX),
+    "gpt2": lambda: tf.GPT2Config(n_embd=48, n_layer=2, n_head=4, vocab_size=64, n_positions=32),
+    "bert": lambda: tf.BertConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=4,
+                                  intermediate_size=96, vocab_size=64, max_position_embeddings=32),
+}
 LLAMA = dict(hidden_size=48, intermediate_size=80, num_hidden_layers=2, num_attention_heads=6,
              num_key_value_heads=2, vocab_size=64, max_position_embeddings=32)
 NEOX = dict(hidden_size=48, num_hidden_layers=2, num_attention_heads=4, intermediate_size=192,
@@ -17,8 +24,9 @@ NEOX = dict(hidden_size=48, num_hidden_layers=2, num_attention_heads=4, intermed
 
 def tiny_model(family: str, seed: int = 0):
     torch.manual_seed(seed)
-    config = tf.LlamaConfig(**LLAMA) if family == "llama" else tf.GPTNeoXConfig(**NEOX)
-    return tf.AutoModelForCausalLM.from_config(config).eval()
+    config = CONFIGS["gpt_neox" if family == "neox" else family]()
+    auto = tf.AutoModel if family == "bert" else tf.AutoModelForCausalLM
+    return auto.from_config(config).eval()
 
 
 def save(model, path: Path) -> Path:
@@ -33,26 +41,8 @@ def tiny_llama(tmp_path: Path, seed: int = 0) -> Path:
 def logits(model, seed: int = 1) -> np.ndarray:
     ids = torch.randint(0, model.config.vocab_size, (2, 12), generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
-        return model(input_ids=ids).logits.double().numpy()
-
-
-@torch.no_grad()
-def rescale_attention(model, c: float):
-    """Q x c, K x 1/c, V x c in every head, the output projection x 1/c: the same function.
-    (Q.K^T is unchanged; V x c is undone by the output projection.)"""
-    for layer in model.model.layers if hasattr(model, "model") else model.gpt_neox.layers:
-        if hasattr(layer, "self_attn"):
-            a = layer.self_attn
-            a.q_proj.weight.mul_(c), a.k_proj.weight.mul_(1 / c), a.v_proj.weight.mul_(c), a.o_proj.weight.mul_(1 / c)
-        else:  # GPT-NeoX: rows of query_key_value are [head][q | k | v][head_dim]
-            a = layer.attention
-            heads = model.config.num_attention_heads
-            w = a.query_key_value.weight.view(heads, 3, -1, a.query_key_value.weight.shape[1])
-            b = a.query_key_value.bias.view(heads, 3, -1)
-            for part, f in enumerate((c, 1 / c, c)):
-                w[:, part].mul_(f), b[:, part].mul_(f)
-            a.dense.weight.mul_(1 / c)
-    return model
+        out = model(input_ids=ids)
+    return (out.logits if hasattr(out, "logits") else out.last_hidden_state).double().numpy()
 
 
 @torch.no_grad()

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from jobs_helpers import settings_for
-from model_builders import logits, rescale_attention, save, scale_every_matrix, tiny_model
+from model_builders import logits, save, scale_every_matrix, tiny_model
 from typer.testing import CliRunner
 
 from neuromfa import api
 from neuromfa.analysis.engine import analyze_snin
 from neuromfa.analysis.pull import pull_snin
 from neuromfa.cli.main import app
+from neuromfa.experiments.rescale import rescale_attention
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.snin import SNIN

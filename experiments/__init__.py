@@ -1,0 +1,1 @@
+"""Experiments that separate what NeuroMFA measures from the scale of the weights."""
