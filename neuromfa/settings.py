@@ -24,7 +24,8 @@ def redact_uri(uri: str) -> str:
         return uri.replace(netloc, "***@" + netloc.rsplit("@", 1)[1], 1)
     if "@" in uri:  # unparsable: drop everything up to the last '@'
         scheme, sep, _ = uri.partition("://")
-        return f"{scheme}{sep}***@{uri.rsplit('@', 1)[1]}" if sep else "***@" + uri.rsplit("@", 1)[1]
+        prefix = scheme + sep if sep else ""
+        return f"{prefix}***@{uri.rsplit('@', 1)[1]}"
     return uri
 
 

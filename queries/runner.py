@@ -136,8 +136,10 @@ def write_clauses(text: str) -> list[str]:
             continue
         prev_kind, prev = tokens[i - 1] if i > 0 else ("", "")
         nxt_kind, nxt = tokens[i + 1] if i + 1 < len(tokens) else ("", "")
-        if prev in (".", ":", "$") and prev_kind == "other" or nxt == ":" and nxt_kind == "other":
-            continue  # a property key, label, parameter or map key
+        after_sigil = prev in (".", ":", "$") and prev_kind == "other"
+        before_sigil = nxt in (":", ".") and nxt_kind == "other"
+        if after_sigil or before_sigil:
+            continue  # a property key, label, parameter, map key or namespace (merge.node)
         word = value.upper()
         if word in _WRITE_WORDS:
             found.append(word)
@@ -300,7 +302,8 @@ def _reading_store(store: Store, named: str | None) -> Store:
         "NEO4J_READ_PASSWORD to a user of a read-only group, or add --write")
 
 
-def run_named(info: QueryInfo, params: Mapping[str, Any], store: Store | None = None) -> QueryResult:
+def run_named(info: QueryInfo, params: Mapping[str, Any],
+              store: Store | None = None) -> QueryResult:
     """Run a named query with its parameters typed and defaulted from its header."""
     result = execute(info.text, bind_params(info, params), store=store, named=info.name)
     if not result.columns:  # ArcadeDB sends no column names with an empty result

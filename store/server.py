@@ -268,7 +268,10 @@ class LocalServer:
             return read_private(path).strip(), False
         private_dir(self.home)
         secret = secrets.token_urlsafe(24)
-        write_private(path, secret + "\n", exclusive=True)
+        try:
+            write_private(path, secret + "\n", exclusive=True)
+        except FileExistsError:  # another process generated it just now
+            return read_private(path).strip(), False
         return secret, True
 
     def ensure_reader(self) -> None:
