@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "neuromfa.cli.report_commands",
     "neuromfa.cli.metrics_commands",
     "neuromfa.cli.train_commands",
+    "neuromfa.cli.experiment_commands",
 ]
 
 for _name in COMMAND_MODULES:

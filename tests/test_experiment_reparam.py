@@ -1,0 +1,56 @@
+"""`neuromfa experiment reparam` on real checkpoints: the logits stay, the rows say how far each
+metric moves; the relative band does not move on a family with separate q/k/v projections."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from model_builders import save, tiny_model
+from typer.testing import CliRunner
+
+from neuromfa.cli.main import app
+
+COLUMNS = ["factor", "mode", "band", "max_logit_diff", "alpha0_ref", "alpha0", "width_ref", "width"]
+
+
+def run(path, *extra) -> pd.DataFrame:
+    res = CliRunner().invoke(app, ["experiment", "reparam", str(path), "--samples", "2", "-k", "8",
+                                   "--format", "json", *extra])
+    assert res.exit_code == 0, res.output
+    return pd.DataFrame(json.loads(res.stdout))
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    d = tmp_path_factory.mktemp("reparam")
+    return {family: save(tiny_model(family, seed=8), d / family) for family in ("llama", "neox")}
+
+
+def test_llama_relative_band_is_unmoved_and_absolute_moves(checkpoints):
+    df = run(checkpoints["llama"], "--factors", "1/3,3")
+    assert list(df.columns) == COLUMNS and len(df) == 2 * 2 * 2
+    assert (df["max_logit_diff"] < 1e-4).all()
+    rel, ab = df[df["band"] == "relative"], df[df["band"] == "absolute"]
+    assert ((rel["alpha0"] - rel["alpha0_ref"]).abs() < 1e-12).all()
+    assert ((rel["width"] - rel["width_ref"]).abs() < 1e-12).all()
+    assert ((ab["alpha0"] - ab["alpha0_ref"]).abs() > 1e-3).all()
+
+
+def test_neox_reference_topology_cannot_undo_the_per_head_rescaling(checkpoints):
+    df = run(checkpoints["neox"], "--factors", "3")
+    assert (df["max_logit_diff"] < 1e-4).all()
+    rel = df[df["band"] == "relative"]
+    # the [Q; K; V] row blocks of the reference reading mix the heads' q, k and v rows
+    assert ((rel["alpha0"] - rel["alpha0_ref"]).abs() > 1e-3).any()
+
+
+@pytest.mark.parametrize("factors", ["0", "abc", "1/0", "1e9", ""])
+def test_bad_factors_fail_in_one_line(checkpoints, factors):
+    out = subprocess.run([sys.executable, "-m", "neuromfa.cli", "experiment", "reparam", str(checkpoints["llama"]),
+                          "--factors", factors], capture_output=True, text=True)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: --factors") and len(out.stderr.splitlines()) == 2  # error + hint
