@@ -33,11 +33,11 @@ def shuffled_weights(w: np.ndarray, blocks: np.ndarray, rng: np.random.Generator
     """``w`` with the values of each block permuted among its edges (NO_BLOCK edges kept)."""
     out = w.copy()
     learned = np.flatnonzero(blocks != NO_BLOCK)
-    b = blocks[learned]
-    by_block = learned[np.argsort(b, kind="stable")]
-    # a random order inside each block: sort by block, then by a random key
-    shuffled = learned[np.lexsort((rng.random(len(learned)), b))]
-    out[shuffled] = w[by_block]
+    by_block = learned[np.argsort(blocks[learned], kind="stable")]
+    bounds = np.searchsorted(blocks[by_block], np.arange(int(blocks.max()) + 2)) if len(learned) else [0]
+    for lo, hi in zip(bounds[:-1], bounds[1:]):  # a loop over blocks, not edges
+        edges = by_block[lo:hi]
+        out[edges] = w[edges][rng.permutation(hi - lo)]
     return out
 
 

@@ -7,9 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from neuromfa.analysis.band import relative_weights, select_edges
+from neuromfa.analysis.band import radius_bins, relative_weights, select_edges
 from neuromfa.analysis.blocks import NO_BLOCK, edge_blocks, node_parts
-from neuromfa.analysis.engine import analyze_snin, box_hist, null_hists
+from neuromfa.analysis.engine import analyze_snin, box_hist, mode_edges, null_hists
+from neuromfa.analysis.layered import layered_hists
 from neuromfa.analysis.nulls import null_snin
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.schema.layers import KINDS, PART_CODE
@@ -117,8 +118,10 @@ def test_null_summary_reports_the_draws_and_z_scores(neox):
 
 def test_batched_layered_null_equals_each_draw_alone_and_shortest_path(neox):
     params = AnalysisParams(mode="layered", null="shuffle", null_samples=3)
-    hists, _ = null_hists(neox, params)
-    for j, h in enumerate(hists):
+    draws = [null_snin(neox, "shuffle", j) for j in range(3)]
+    batch = layered_hists([mode_edges(d, params) for d in draws], neox.layer, 150.0, radius_bins(150.0, neox.n_nodes))
+    assert [np.array_equal(a, b) for a, b in zip(batch, null_hists(neox, params)[0])] == [True] * 3
+    for j, h in enumerate(batch):
         draw = null_snin(neox, "shuffle", j)
         assert np.array_equal(h, box_hist(draw, AnalysisParams(mode="layered"))[0])
         assert np.array_equal(h, box_hist(draw, AnalysisParams(mode="shortest-path"))[0])

@@ -5,8 +5,9 @@
 
 Per SNIN shape and mode: seconds of one real analysis (``analyze_snin`` without a null), of
 the same call with ``null="shuffle", null_samples=N`` (the real graph and its N draws: the draws
-reuse the SNIN in memory and, in layered mode, run through the min-plus engine as one batch),
-and of the plain loop (N separate ``analyze_snin`` calls on ``null_snin`` draws). The figure
+reuse the SNIN in memory and its weight blocks, skip the NFD and, in layered mode on a GPU, run
+through the min-plus engine as one batch), and of the plain loop (N separate ``analyze_snin``
+calls on ``null_snin`` draws). The figure
 of merit is the extra cost of the N draws in units of one real analysis: target <= 3 for 10
 draws. A job also pulls the graph from the database and writes back (`bench_jobs.py`: pull is
 about 30% of a plain job's time); the draws add to the compute part only. The null means of both
@@ -45,7 +46,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     print(f"machine: {machine()}")
-    print(f"| shape | mode | real s | real + {args.draws} draws s | draws / real | plain loop s | loop / real | batched vs loop |")
+    print(f"| shape | mode | real s | real + {args.draws} draws s | draws / real | plain loop s | loop / real | loop / ours |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for shape in args.shapes:
         snin = snin_of(shape, args.k)

@@ -8,7 +8,8 @@ database of the local server, then analysed twice (1 worker, then 2 workers; the
 jobs of the first run are deleted in between so both runs do the same work).
 
     python benchmarks/jobs/bench_jobs.py [--checkpoints 20] [--samples 3] [--blocks 6] [--hidden 128]
-                                         [--k 32] [--mode shortest-path] [--keep | --database NAME]
+                                         [--k 32] [--mode shortest-path] [--null-samples N]
+                                         [--keep | --database NAME]
 
 Uses the local server of NEUROMFA_HOME (started if needed); NEO4J_URI must not be set.
 """
@@ -87,6 +88,8 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=32)
     ap.add_argument("--mode", default="shortest-path", choices=["one-hop", "shortest-path", "layered"])
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "neuromfa-bench-jobs")
+    ap.add_argument("--null-samples", type=int, default=0,
+                    help="also run 1 worker with a shuffle null of this many draws per graph")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark database")
     ap.add_argument("--database", help="use (and keep) this database; graphs already in it are not ingested again")
     args = ap.parse_args()
@@ -148,6 +151,16 @@ def main() -> None:
                 t = time.perf_counter()
                 report = api.analyze(model, mode=args.mode, workers=workers, settings=settings)
                 rows.append(fmt_run(f"{workers} worker{'s' if workers > 1 else ''}", report, time.perf_counter() - t))
+            if args.null_samples:
+                store.write(RESET_ANALYSES)
+                store.write(RESET_JOBS)
+                t = time.perf_counter()
+                report = api.analyze(model, mode=args.mode, null="shuffle", null_samples=args.null_samples,
+                                     workers=1, settings=settings)
+                nulls = fmt_run(f"1 + {args.null_samples} null", report, time.perf_counter() - t)
+                extra = nulls["wall_s"] / rows[0]["wall_s"] - 1
+                print(f"{args.null_samples} null draws per graph cost {extra:.2f}x one real analysis job "
+                      f"(pull + compute + write-back; target <= 3 for 10 draws)", flush=True)
         speedup = rows[1]["graphs_per_min"] / rows[0]["graphs_per_min"]
         print(f"2 workers / 1 worker: {speedup:.2f}x graphs per minute (on {os.cpu_count()} CPU cores, "
               f"shared with the graph server)")
