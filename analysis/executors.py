@@ -5,24 +5,41 @@ per id as it completes. Every process (pool worker or Ray worker) opens its own 
 ``DatabaseSettings`` handed to it, claims each job atomically and writes back itself, so the
 executor only moves job ids around and a job taken meanwhile by a `neuromfa worker` comes back
 ``skipped``.
+
+The local pool survives its processes: when one dies (killed, out of memory) the pool breaks,
+and the jobs it held are requeued and run again in a new pool, or failed with the reason once
+they have broken a pool MAX_POOL_DEATHS times. Pool processes watch the process that started
+them and exit within about WATCHDOG_S when it is gone, releasing the job in hand. An
+unreachable database ends the run at once (``DatabaseDown``) instead of failing every job.
 """
 
 from __future__ import annotations
 
 import atexit
 import multiprocessing
-from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Literal
 
-from neuromfa.analysis.worker import JobOutcome, run_job
+import psutil
+
+from neuromfa.analysis import jobs
+from neuromfa.analysis.worker import JobOutcome, database_down, down_error, release_held, run_job
 from neuromfa.analysis.jobs import worker_id
-from neuromfa.errors import ConfigError, NeuromfaError
+from neuromfa.errors import ConfigError, DatabaseError, NeuromfaError
 from neuromfa.settings import DatabaseSettings
 from neuromfa.store.connection import Store, database_settings, open_store
 
 ExecutorName = Literal["local", "ray"]
 EXECUTORS: tuple[str, ...] = ("local", "ray")
+
+WATCHDOG_S = 0.5  # how often a pool process checks that its parent is alive
+RELEASE_WAIT_S = 3.0  # how long an orphaned pool process tries to release its job before exiting
+MAX_POOL_DEATHS = 2  # a job held by a dying pool process this often is failed, not requeued
 
 _store: Store | None = None  # one Store per worker process, opened on first use
 _store_settings: DatabaseSettings | None = None
@@ -54,11 +71,46 @@ atexit.register(_close_process_store)
 
 def run_in_process(jid: str, settings: DatabaseSettings | None) -> JobOutcome:
     """Task body of both executors: run one job with this process's Store. A database failure
-    before the job was claimed comes back as ``skipped`` with the error (the job stays queued)."""
+    before the job was claimed comes back as ``skipped`` with the error (the job stays queued);
+    an unreachable database raises ``DatabaseDown`` (the run stops)."""
     try:
         return run_job(_process_store(settings), jid)
+    except DatabaseError as exc:
+        if database_down(exc):
+            raise down_error(exc) from None
+        return JobOutcome(jid=jid, status="skipped", error=str(exc), worker=worker_id())
     except NeuromfaError as exc:
         return JobOutcome(jid=jid, status="skipped", error=str(exc), worker=worker_id())
+
+
+def _parent_gone(pid: int, created: float) -> bool:
+    try:
+        parent = psutil.Process(pid)
+        return abs(parent.create_time() - created) > 1e-3 or parent.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _orphan_exit() -> None:
+    """Give back the job in hand (bounded: the database may be gone too), then exit now."""
+    releaser = threading.Thread(target=release_held, daemon=True)
+    releaser.start()
+    releaser.join(RELEASE_WAIT_S)
+    os._exit(1)
+
+
+def _watch_parent(pid: int, created: float) -> None:
+    while not _parent_gone(pid, created):
+        time.sleep(WATCHDOG_S)
+    _orphan_exit()
+
+
+def _pool_process_init(parent_pid: int, parent_created: float) -> None:
+    """Initializer of every pool process: exit when the process that started the pool is gone
+    (killed or crashed: nothing else would stop this one). A pid check, not the parent of this
+    process, which is the fork server; identity by creation time, so a reused pid is no parent."""
+    threading.Thread(target=_watch_parent, args=(parent_pid, parent_created),
+                     name="parent-watchdog", daemon=True).start()
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -74,14 +126,16 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 class LocalExecutor:
     """A pool of ``workers`` processes on this machine (no driver state shared with this one).
-    One worker runs the jobs in this process (no pool start-up cost)."""
+    One worker runs the jobs in this process (no pool start-up cost). ``notify`` hears about
+    jobs requeued after a pool process died."""
 
     name = "local"
 
-    def __init__(self, workers: int = 1, settings: DatabaseSettings | None = None):
+    def __init__(self, workers: int = 1, settings: DatabaseSettings | None = None,
+                 notify: Callable[[str], None] | None = None):
         if workers < 1:
             raise ConfigError(f"--workers must be at least 1 (got {workers})")
-        self.workers, self.settings = workers, settings
+        self.workers, self.settings, self.notify = workers, settings, notify
 
     def run(self, jids: Sequence[str]) -> Iterator[JobOutcome]:
         if not jids:
@@ -90,16 +144,76 @@ class LocalExecutor:
             for jid in jids:
                 yield run_in_process(jid, self.settings)
             return
-        ctx = _pool_context()
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(jids)), mp_context=ctx)
+        deaths: dict[str, int] = {}
+        todo = list(jids)
+        while todo:
+            broken: list[str] = []
+            yield from self._run_pool(todo, broken)
+            todo = []
+            for item in self._recover(broken, deaths):
+                if isinstance(item, JobOutcome):
+                    yield item
+                else:
+                    todo.append(item)
+
+    def _run_pool(self, jids: list[str], broken: list[str]) -> Iterator[JobOutcome]:
+        """Run ``jids`` in one pool; those whose future the pool's breakage took go to ``broken``."""
+        me = psutil.Process()
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(jids)), mp_context=_pool_context(),
+                                   initializer=_pool_process_init, initargs=(me.pid, me.create_time()))
+        clean = False
         try:
-            pending = {pool.submit(run_in_process, jid, self.settings) for jid in jids}
+            futures: dict[Future, str] = {pool.submit(run_in_process, jid, self.settings): jid for jid in jids}
+            pending = set(futures)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    yield fut.result()
+                    try:
+                        outcome = fut.result()
+                    except BrokenProcessPool:
+                        broken.append(futures[fut])
+                        continue
+                    yield outcome
+            clean = True
+        except KeyboardInterrupt:
+            clean = True  # Ctrl-C reached the pool processes too: they give their jobs back and end
+            raise
         finally:
+            if not clean:  # an error (e.g. the database is down): the other processes stop now
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _recover(self, jids: list[str], deaths: dict[str, int]) -> Iterator[JobOutcome | str]:
+        """After a pool broke (its processes are all gone now): a job id to run again, or the
+        outcome of a job that will not be (finished meanwhile, failed here, held elsewhere)."""
+        if not jids:
+            return
+        store = _process_store(self.settings)
+        for job in jobs.list_jobs(store, jids=jids, limit=len(jids)):
+            why = jobs.worker_gone(job) if job.status == "running" else None
+            if why is None:
+                yield _as_found(job)
+                continue
+            deaths[job.jid] = deaths.get(job.jid, 0) + 1
+            reason = f"its pool process died while running it ({why}; killed, or out of memory?)"
+            if deaths[job.jid] < MAX_POOL_DEATHS:
+                if jobs.reclaim(store, job, reason) and self.notify:
+                    self.notify(f"job {job.jid} ({job.graph}): {reason}; running it again in a new pool")
+            else:
+                reason = f"{reason}, {deaths[job.jid]} times; retry it with `neuromfa jobs retry {job.jid}`"
+                jobs.abandon(store, job, reason)
+            yield _as_found(jobs.get_job(store, job.jid))  # as the reclaim or failure left it
+
+
+def _as_found(job: jobs.JobInfo) -> JobOutcome | str:
+    """A queued job's id (to run), else its outcome as the database has it now: finished, or
+    ``skipped`` when running on another live worker (the caller waits for those)."""
+    if job.status == "queued":
+        return job.jid
+    status = "skipped" if job.status == "running" else job.status
+    return JobOutcome(jid=job.jid, graph=job.graph, status=status, aid=job.aid, error=job.error,
+                      worker=job.worker or "")
 
 
 def _import_ray():
@@ -161,11 +275,11 @@ class RayExecutor:
 
 
 def make_executor(name: str, *, workers: int = 1, settings: DatabaseSettings | None = None,
-                  ray_address: str | None = None):
+                  ray_address: str | None = None, notify: Callable[[str], None] | None = None):
     if name == "local":
         if ray_address:
             raise ConfigError("--ray-address needs --executor ray")
-        return LocalExecutor(workers, settings)
+        return LocalExecutor(workers, settings, notify)
     if name == "ray":
         return RayExecutor(workers, settings, ray_address)
     raise ConfigError(f"unknown executor {name!r}", f"use one of {', '.join(EXECUTORS)}")

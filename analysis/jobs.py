@@ -1,7 +1,7 @@
 """Analysis jobs in the database: queue, claim, heartbeat, cancel, retry, fail.
 
 Lifecycle: queued -> running -> done | failed | cancelled; `retry` puts a failed, cancelled or
-stale running job back to queued. Every state change is one statement of the lock-then-check
+stale running job back to queued, and workers reclaim stale running jobs themselves. Every state change is one statement of the lock-then-check
 form (store/cypher/job_*.cypher), so it is atomic on Neo4j (write lock) and on ArcadeDB
 (optimistic: concurrent changes of one Job conflict at commit, the driver retries the loser,
 which then sees the new state).
@@ -10,11 +10,16 @@ A worker holds a job through a random claim token; every later change (heartbeat
 write-back) checks that token, so a worker that lost its job (cancelled, or requeued as stale
 and taken by another) can never overwrite it.
 
+At most one active (queued or running) job per (graph, parameters): an active Job carries
+``active_key`` (the analysis id it will write), unique by constraint, removed when it finishes.
+Enqueueing MERGEs on it, so concurrent `analyze` runs share one job (the server decides).
+
 Stale running jobs (the worker died without saying so): a job is stale when its worker ran on
 this host and its process no longer exists, or when its heartbeat is older than
-``stale_after`` seconds (default 600; workers beat every HEARTBEAT_S while pulling and
-computing). Correctness never depends on this judgement: a requeued job's old worker fails its
-token check at write-back and leaves nothing.
+``stale_after`` seconds (default STALE_AFTER_S, four heartbeats; workers beat every HEARTBEAT_S
+while pulling and computing). A reclaim only takes a job still as it was judged (same claim,
+same heartbeat). Correctness never depends on this judgement: a reclaimed job's old worker
+fails its token check at write-back and leaves nothing.
 """
 
 from __future__ import annotations
@@ -25,17 +30,23 @@ import socket
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from typing import Literal
 
 import psutil
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from neuromfa.errors import ConfigError, NotFoundError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import JobRecord, JobStatus, now_iso
+from neuromfa.store.connection import ConstraintViolation
 from neuromfa.store.statements import cypher
 
 HEARTBEAT_S = 15.0
-STALE_AFTER_S = 600.0
+STALE_AFTER_S = 4 * HEARTBEAT_S  # four missed beats: gone (a live worker's beats may lag under load)
+MAX_LIST_LIMIT = 100_000  # `jobs list --limit` at most
+ENQUEUE_ATTEMPTS = 5  # a concurrent enqueue of the same key loses at commit; its retry finds the job
+RetryStatus = Literal["failed", "cancelled", "stale"]
+RETRY_STATUSES: tuple[RetryStatus, ...] = ("failed", "cancelled", "stale")
 ACTIVE: tuple[JobStatus, ...] = ("queued", "running")
 FINISHED: tuple[JobStatus, ...] = ("done", "failed", "cancelled")
 
@@ -45,6 +56,7 @@ class JobInfo(JobRecord):
 
     heartbeat: str | None = None
     claim: str | None = None
+    active_key: str | None = None
 
     @property
     def analysis_params(self) -> AnalysisParams:
@@ -85,18 +97,34 @@ def parse_params(**values) -> AnalysisParams:
 
 
 # -- creating and reading ------------------------------------------------------------------------
+def job_key(graph: str, params: AnalysisParams) -> str:
+    """The active_key of a job: the analysis id it writes (one per graph and parameters)."""
+    return params.analysis_id(graph)
+
+
 def enqueue(store, gids: Iterable[str], params: AnalysisParams) -> tuple[list[str], list[str]]:
     """One queued Job per graph. A graph that already has a queued or running job with the same
-    parameters keeps it (no duplicate work). Returns (new jids, reused jids) in graph order."""
-    gids = list(gids)
+    parameters keeps it (no duplicate work, also against a concurrent enqueue: the server's
+    unique active_key decides). Returns (new jids, reused jids) in graph order."""
+    gids = list(dict.fromkeys(gids))
+    if not gids:
+        return [], []
     params_json = params.model_dump_json()
-    active = {r["graph"]: r["jid"] for r in store.read(cypher("job_find_active"), graphs=gids, params=params_json)}
     rows = [
-        JobRecord(jid=new_jid(), graph=gid, params=params_json).model_dump(include={"jid", "kind", "graph", "params", "created"})
-        for gid in gids if gid not in active
+        {**JobRecord(jid=new_jid(), graph=gid, params=params_json).model_dump(include={"jid", "kind", "graph", "params", "created"}),
+         "key": job_key(gid, params)}
+        for gid in gids
     ]
-    created = store.write(cypher("job_create"), rows=rows)[0]["jids"] if rows else []
-    return list(created), [active[g] for g in gids if g in active]
+    for attempt in range(ENQUEUE_ATTEMPTS):
+        try:
+            found = {r["graph"]: r for r in store.write(cypher("job_create"), rows=rows)}
+            break
+        except ConstraintViolation:
+            # ArcadeDB: a concurrent enqueue created one of these keys first; MERGE now finds it
+            if attempt == ENQUEUE_ATTEMPTS - 1:
+                raise
+    created = [found[g]["jid"] for g in gids if found[g]["created"]]
+    return created, [found[g]["jid"] for g in gids if not found[g]["created"]]
 
 
 def _info(row: dict) -> JobInfo:
@@ -175,16 +203,60 @@ def _age_s(iso: str | None) -> float | None:
     return (datetime.now(timezone.utc) - then).total_seconds()
 
 
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (a killed child not yet reaped)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # ZombieProcess included
+        return False
+    except psutil.AccessDenied:  # exists, someone else's
+        return True
+
+
 def worker_gone(job: JobInfo, stale_after: float = STALE_AFTER_S) -> str | None:
     """Why a running job's worker counts as gone, or None while it may still be alive."""
     if job.worker:
         host, _, pid = job.worker.rpartition(":")
-        if host == socket.gethostname() and pid.isdigit() and not psutil.pid_exists(int(pid)):
+        if host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid)):
             return f"its worker process {job.worker} no longer exists"
     age = _age_s(job.heartbeat or job.started)
     if age is not None and age > stale_after:
         return f"its worker {job.worker} has not reported for {age:.0f} s (more than {stale_after:.0f} s)"
     return None
+
+
+def reclaim(store, job: JobInfo, reason: str) -> bool:
+    """Put running ``job`` back in the queue (its worker is gone, says ``reason``), only if it is
+    still as read: same claim and heartbeat. False when it changed (its worker beat, finished,
+    or someone reclaimed it first)."""
+    return bool(store.write(cypher("job_reclaim"), jid=job.jid, token=new_token(), claim=job.claim or "",
+                            heartbeat=job.heartbeat or "", reason=f"requeued: {reason}"))
+
+
+def abandon(store, job: JobInfo, reason: str) -> bool:
+    """Fail running ``job`` on behalf of its gone worker (still under the claim it was read with)."""
+    return fail(store, job.jid, job.claim or "", reason)
+
+
+def reclaim_stale(store, *, stale_after: float = STALE_AFTER_S, model: str | None = None) -> list[tuple[str, str]]:
+    """Requeue every running job whose worker is gone; returns (jid, why) of those requeued."""
+    done = []
+    for job in list_jobs(store, statuses=["running"], model=model, limit=MAX_LIST_LIMIT):
+        why = worker_gone(job, stale_after)
+        if why is not None and reclaim(store, job, why):
+            done.append((job.jid, why))
+    return done
+
+
+def _requeue_finished(store, job: JobInfo) -> bool:
+    """A failed or cancelled job back to queued; refused (ConfigError) while another job of the
+    same graph and parameters is active."""
+    try:
+        return bool(store.write(cypher("job_requeue"), jid=job.jid, token=new_token(), status=job.status,
+                                claim=job.claim or "", key=job_key(job.graph, job.analysis_params)))
+    except ConstraintViolation:
+        raise ConfigError(f"job {job.jid} was not requeued: graph {job.graph} already has a queued or running "
+                          "job with the same parameters", "see it with `neuromfa jobs list --status queued --status running`") from None
 
 
 def retry(store, jid: str, *, stale_after: float = STALE_AFTER_S) -> JobInfo:
@@ -202,9 +274,39 @@ def retry(store, jid: str, *, stale_after: float = STALE_AFTER_S) -> JobInfo:
                 f"job {jid} is running on {job.worker} (last heartbeat {job.heartbeat})",
                 f"cancel it first, or wait: a worker counts as gone after {stale_after:.0f} s without heartbeat",
             )
-    rows = store.write(cypher("job_requeue"), jid=jid, token=new_token(), status=job.status, claim=job.claim or "")
-    if not rows:
+        requeued = reclaim(store, job, f"retried: {why}")
+    else:
+        requeued = _requeue_finished(store, job)
+    if not requeued:
         now = get_job(store, jid)
         raise ConfigError(f"job {jid} changed while retrying it (now {now.status}); nothing done",
                           "look at it with `neuromfa jobs show` and try again")
     return get_job(store, jid)
+
+
+class RetryReport(BaseModel):
+    """What a bulk retry did: requeued job ids, and (jid, why) of those left as they were."""
+
+    requeued: list[str] = []
+    skipped: list[tuple[str, str]] = []
+
+
+def retry_many(store, status: RetryStatus, *, model: str | None = None,
+               stale_after: float = STALE_AFTER_S) -> RetryReport:
+    """Requeue every failed or cancelled job, or every stale running one ("stale": its worker is
+    gone), optionally only of one model. Each job is requeued on its own, atomically."""
+    if status not in RETRY_STATUSES:
+        raise ConfigError(f"cannot retry jobs by status {status!r}", f"use one of {', '.join(RETRY_STATUSES)}")
+    report = RetryReport()
+    if status == "stale":
+        report.requeued = [jid for jid, _ in reclaim_stale(store, stale_after=stale_after, model=model)]
+        return report
+    for job in list_jobs(store, statuses=[status], model=model, limit=MAX_LIST_LIMIT):
+        try:
+            if _requeue_finished(store, job):
+                report.requeued.append(job.jid)
+            else:
+                report.skipped.append((job.jid, "it changed meanwhile"))
+        except ConfigError as exc:
+            report.skipped.append((job.jid, exc.message))
+    return report

@@ -3,7 +3,8 @@
 ``run_job`` is what every executor runs (in a pool process, a Ray task or `neuromfa worker`).
 A job that fails records its error and leaves no results (the write-back is one transaction
 that either commits whole or not at all); a job stopped by Ctrl-C or SIGTERM before its
-write-back goes back to the queue.
+write-back goes back to the queue. When the database cannot be reached at all, nothing is
+recorded (nothing can be) and ``DatabaseDown`` ends the run instead of failing job after job.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from pydantic import BaseModel
 
 from neuromfa.analysis import jobs
@@ -22,6 +24,39 @@ from neuromfa.errors import DatabaseError, NeuromfaError
 
 # Progress recorded on the Job at each stage boundary.
 PROGRESS_CLAIMED, PROGRESS_PULLED, PROGRESS_COMPUTED = 0.05, 0.3, 0.8
+
+RECLAIM_EVERY_S = jobs.HEARTBEAT_S  # how often a worker looks for stale running jobs
+
+# Jobs this process holds now: jid -> (store, claim token); what `release_held` gives back.
+_held: dict[str, tuple[object, str]] = {}
+
+
+class DatabaseDown(DatabaseError):
+    """The database cannot be reached: the run stops (no job can be taken or recorded)."""
+
+    def __reduce__(self):  # message and hint survive the trip back from a pool process
+        return (type(self), (self.message, self.hint))
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether ``exc`` means the server is unreachable (not a statement it rejected)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (DatabaseDown, ServiceUnavailable, SessionExpired)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def down_error(exc: DatabaseError) -> DatabaseDown:
+    """``exc`` (an unreachable-server error) as DatabaseDown."""
+    return exc if isinstance(exc, DatabaseDown) else DatabaseDown(exc.message, exc.hint)
+
+
+def release_held() -> None:
+    """Best effort: put every job this process holds back in the queue (it is about to exit)."""
+    for jid, (store, token) in list(_held.items()):
+        _quietly(lambda: jobs.release(store, jid, token))
 
 
 class JobOutcome(BaseModel):
@@ -59,18 +94,19 @@ class Heartbeat:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def __exit__(self, exc_type, *exc: object) -> None:
+        # on an error, do not wait for a beat in flight (it may be retrying a dead server)
+        self.stop(wait=exc_type is None)
 
     def beat(self, progress: float) -> None:
         """Record new progress now (asynchronously)."""
         self.progress = progress
         self._wake.set()
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread.is_alive():
+        if wait and self._thread.is_alive():
             self._thread.join()
 
     def _run(self) -> None:
@@ -99,9 +135,10 @@ def execute(store, job: jobs.JobInfo, token: str, worker: str) -> JobOutcome:
 
     def check(hb: Heartbeat) -> None:
         if hb.lost:
-            now = _quietly(lambda: jobs.get_job(store, job.jid))
+            now = _bookkeeping(lambda: jobs.get_job(store, job.jid))
             raise job_lost(job.jid, now.status if now else None)
 
+    _held[job.jid] = (store, token)
     try:
         with Heartbeat(store, job.jid, token) as hb:
             params = job.analysis_params
@@ -124,13 +161,23 @@ def execute(store, job: jobs.JobInfo, token: str, worker: str) -> JobOutcome:
     except (KeyboardInterrupt, SystemExit):
         _quietly(lambda: jobs.release(store, job.jid, token))
         raise
+    except DatabaseError as exc:
+        if database_down(exc):
+            raise down_error(exc) from None  # the job stays running; it is reclaimed as stale later
+        _record_failure(store, out, token, exc)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
-        out.status, out.error = "failed", _error_text(exc)
-        if not _quietly(lambda: jobs.fail(store, job.jid, token, out.error)):
-            now = _quietly(lambda: jobs.get_job(store, job.jid))
-            if now is not None and now.status != "running":
-                out.status = now.status  # e.g. cancelled meanwhile: that decision stands
+        _record_failure(store, out, token, exc)
+    finally:
+        _held.pop(job.jid, None)
     return out
+
+
+def _record_failure(store, out: JobOutcome, token: str, exc: BaseException) -> None:
+    out.status, out.error = "failed", _error_text(exc)
+    if not _bookkeeping(lambda: jobs.fail(store, out.jid, token, out.error)):
+        now = _bookkeeping(lambda: jobs.get_job(store, out.jid))
+        if now is not None and now.status != "running":
+            out.status = now.status  # e.g. cancelled meanwhile: that decision stands
 
 
 def _quietly(fn: Callable):
@@ -141,16 +188,31 @@ def _quietly(fn: Callable):
         return None
 
 
-def run_job(store, jid: str, worker: str | None = None) -> JobOutcome:
+def _bookkeeping(fn: Callable):
+    """fn() or None when it fails, except that an unreachable database stops the run."""
+    try:
+        return fn()
+    except NeuromfaError as exc:
+        if isinstance(exc, DatabaseError) and database_down(exc):
+            raise down_error(exc) from None
+        return None
+
+
+def run_job(store, jid: str, worker: str | None = None, *, stale_after: float = jobs.STALE_AFTER_S) -> JobOutcome:
     """Claim job ``jid`` and run it; ``skipped`` when it is not queued (another worker has it,
-    or it was cancelled or finished)."""
+    or it was cancelled or finished). A running job whose worker is gone is reclaimed first."""
     worker = worker or jobs.worker_id()
     token = jobs.new_token()
     job = jobs.claim(store, jid, token, worker)
     if job is None:
         now = jobs.get_job(store, jid)
-        return JobOutcome(jid=jid, graph=now.graph, status="skipped", worker=worker,
-                          error=f"job {jid} was {now.status} when this worker tried to take it")
+        why = jobs.worker_gone(now, stale_after) if now.status == "running" else None
+        if why is not None and jobs.reclaim(store, now, why):
+            job = jobs.claim(store, jid, token, worker)
+        if job is None:
+            now = jobs.get_job(store, jid)
+            return JobOutcome(jid=jid, graph=now.graph, status="skipped", worker=worker,
+                              error=f"job {jid} was {now.status} when this worker tried to take it")
     return execute(store, job, token, worker)
 
 
@@ -170,14 +232,25 @@ def run_next(store, worker: str | None = None) -> JobOutcome | None:
 
 
 def worker_loop(store, *, once: bool = False, poll: float = 2.0, max_jobs: int | None = None,
+                stale_after: float = jobs.STALE_AFTER_S,
                 on_outcome: Callable[[JobOutcome], None] | None = None,
                 on_idle: Callable[[], None] | None = None,
+                on_reclaim: Callable[[str, str], None] | None = None,
                 stop: threading.Event | None = None) -> int:
     """Take queued jobs until stopped: ``once`` returns when the queue is empty, ``max_jobs``
-    after that many jobs; otherwise polls every ``poll`` seconds. Returns jobs run."""
+    after that many jobs; otherwise polls every ``poll`` seconds. Running jobs whose worker is
+    gone (``stale_after`` seconds without a heartbeat, or its process ended on this host) are
+    requeued first, at most every RECLAIM_EVERY_S (``on_reclaim(jid, why)`` for each). Returns
+    jobs run."""
     worker = jobs.worker_id()
     done = 0
+    last_reclaim = -RECLAIM_EVERY_S
     while (max_jobs is None or done < max_jobs) and not (stop and stop.is_set()):
+        if time.monotonic() - last_reclaim >= RECLAIM_EVERY_S:
+            for jid, why in jobs.reclaim_stale(store, stale_after=stale_after):
+                if on_reclaim:
+                    on_reclaim(jid, why)
+            last_reclaim = time.monotonic()
         outcome = run_next(store, worker)
         if outcome is None:
             if once:

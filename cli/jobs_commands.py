@@ -12,8 +12,9 @@ import typer
 from rich.console import Console
 
 from neuromfa import api
-from neuromfa.analysis.jobs import ACTIVE, FINISHED, STALE_AFTER_S, JobInfo
-from neuromfa.analysis.worker import JobOutcome
+from neuromfa.analysis import jobs as jobs_db
+from neuromfa.analysis.jobs import ACTIVE, FINISHED, HEARTBEAT_S, MAX_LIST_LIMIT, RETRY_STATUSES, STALE_AFTER_S, JobInfo
+from neuromfa.analysis.worker import JobOutcome, worker_loop
 from neuromfa.cli.common import cli_store
 from neuromfa.cli.output import Format, emit
 from neuromfa.errors import ConfigError
@@ -42,11 +43,14 @@ def _row(job: JobInfo) -> dict:
 def list_(
     status: Optional[list[str]] = typer.Option(None, "--status", "-s", help=f"Only jobs with this status (repeatable): {', '.join(ACTIVE + FINISHED)}."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Only jobs on graphs of this model."),
-    limit: int = typer.Option(200, "--limit", help="At most this many jobs (newest first)."),
+    limit: int = typer.Option(200, "--limit", help=f"At most this many jobs (newest first), 1 to {MAX_LIST_LIMIT:,}."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal (parquet needs it)."),
 ) -> None:
     """List jobs, newest first."""
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise ConfigError(f"--limit must be between 1 and {MAX_LIST_LIMIT:,} (got {limit})",
+                          "narrow the list with --status or --model")
     with cli_store() as store:
         found = api.jobs(status, model=model, limit=limit, store=store)
     rows = [_row(j) for j in found]
@@ -87,30 +91,62 @@ def cancel(jid: str = typer.Argument(..., help="Job id.")) -> None:
     console.print(f"job {job.jid} cancelled")
 
 
+class RetryChoice(str, enum.Enum):
+    failed = "failed"
+    cancelled = "cancelled"
+    stale = "stale"
+
+
+STALE_HELP = ("A running job whose worker has not reported for this many seconds counts as abandoned "
+              "(a worker on this host that no longer exists counts at once).")
+
+
 @jobs_app.command()
 def retry(
-    jid: str = typer.Argument(..., help="Job id."),
-    stale_after: float = typer.Option(STALE_AFTER_S, "--stale-after", help="A running job whose worker has not reported for this many seconds counts as abandoned (a worker on this host that no longer exists counts at once)."),
+    jid: Optional[str] = typer.Argument(None, help="Job id (or use --status for many)."),
+    status: Optional[RetryChoice] = typer.Option(None, "--status", "-s", help="Retry every job in this state: failed, cancelled, or stale (running, its worker gone)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="With --status: only jobs on graphs of this model."),
+    stale_after: float = typer.Option(STALE_AFTER_S, "--stale-after", help=STALE_HELP),
 ) -> None:
-    """Put a failed or cancelled job (or a running one whose worker is gone) back in the queue."""
+    """Put a failed or cancelled job (or a running one whose worker is gone) back in the queue;
+    with --status, every such job."""
+    if (jid is None) == (status is None):
+        raise ConfigError("give either a job id or --status", "e.g. `neuromfa jobs retry --status failed`")
+    if model is not None and status is None:
+        raise ConfigError("--model needs --status", "e.g. `neuromfa jobs retry --status failed --model M`")
+    if stale_after < 0:
+        raise ConfigError(f"--stale-after must not be negative (got {stale_after:g})")
     with cli_store() as store:
-        job = api.retry_job(jid, stale_after=stale_after, store=store)
-    console.print(f"job {job.jid} queued; run it with `neuromfa worker` or `neuromfa analyze`")
+        if jid is not None:
+            job = jobs_db.retry(store, jid, stale_after=stale_after)
+            console.print(f"job {job.jid} queued; run it with `neuromfa worker` or `neuromfa analyze`")
+            return
+        report = jobs_db.retry_many(store, status.value, model=model, stale_after=stale_after)
+    for skipped, why in report.skipped:
+        err_console.print(f"job {skipped} left as it is: {why}")
+    where = f" of model {model}" if model else ""
+    console.print(f"{len(report.requeued)} {status.value} job(s){where} queued"
+                  + ("; run them with `neuromfa worker` or `neuromfa analyze`" if report.requeued else ""))
 
 
 def worker(
     once: bool = typer.Option(False, "--once", help="Exit when the queue is empty instead of waiting for more jobs."),
     poll: float = typer.Option(2.0, "--poll", help="Seconds between looks at an empty queue."),
     max_jobs: Optional[int] = typer.Option(None, "--max-jobs", help="Exit after running this many jobs."),
+    stale_after: float = typer.Option(STALE_AFTER_S, "--stale-after", help=STALE_HELP + " The worker requeues such jobs and runs them."),
 ) -> None:
     """Run queued analysis jobs from the database, one at a time, until stopped (Ctrl-C).
 
     Several workers (processes or machines) can share one database: each job is claimed
-    atomically, so no two workers run the same job."""
+    atomically, so no two workers run the same job. Running jobs whose worker is gone are
+    requeued and run again."""
     if poll <= 0:
         raise ConfigError(f"--poll must be positive (got {poll})")
     if max_jobs is not None and max_jobs < 1:
         raise ConfigError(f"--max-jobs must be at least 1 (got {max_jobs})")
+    if stale_after < HEARTBEAT_S:
+        raise ConfigError(f"--stale-after must be at least the heartbeat interval, {HEARTBEAT_S:g} s (got {stale_after:g})",
+                          "otherwise live workers lose their jobs")
 
     def on_outcome(o: JobOutcome) -> None:
         extra = f" {o.aid}" if o.status == "done" else f": {o.error}"
@@ -119,8 +155,13 @@ def worker(
     # SIGTERM stops like Ctrl-C: the job in hand goes back to the queue
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     err_console.print("worker started; waiting for jobs" + (" (exits when the queue is empty)" if once else " (Ctrl-C to stop)"))
+    def on_reclaim(jid: str, why: str) -> None:
+        err_console.print(f"job {jid} requeued: {why}")
+
     try:
-        n = api.work(once=once, poll=poll, max_jobs=max_jobs, on_outcome=on_outcome, notify=err_console.print)
+        with cli_store() as store:
+            n = worker_loop(store, once=once, poll=poll, max_jobs=max_jobs, stale_after=stale_after,
+                            on_outcome=on_outcome, on_reclaim=on_reclaim)
     except KeyboardInterrupt:
         err_console.print("worker stopped")
         raise typer.Exit(130)

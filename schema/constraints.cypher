@@ -7,3 +7,6 @@ CREATE CONSTRAINT graph_gid IF NOT EXISTS FOR (g:Graph) REQUIRE g.gid IS UNIQUE;
 CREATE CONSTRAINT neuron_uid IF NOT EXISTS FOR (n:Neuron) REQUIRE n.uid IS UNIQUE;
 CREATE CONSTRAINT analysis_aid IF NOT EXISTS FOR (a:Analysis) REQUIRE a.aid IS UNIQUE;
 CREATE CONSTRAINT job_jid IF NOT EXISTS FOR (j:Job) REQUIRE j.jid IS UNIQUE;
+// At most one active (queued or running) job per graph and parameters: active_key is the analysis
+// id while the job is active and absent once it finishes (absent values are not indexed).
+CREATE CONSTRAINT job_active_key IF NOT EXISTS FOR (j:Job) REQUIRE j.active_key IS UNIQUE;

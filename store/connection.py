@@ -39,7 +39,8 @@ logging.getLogger("neo4j").addHandler(logging.NullHandler())
 T = TypeVar("T")
 
 CONNECTION_TIMEOUT_S = 5.0  # a server that is down fails fast
-MAX_RETRY_TIME_S = 15.0  # managed transactions retry transient errors this long
+MAX_RETRY_TIME_S = 10.0  # managed transactions retry transient errors this long: a dead server
+# fails a call within about CONNECTION_TIMEOUT_S + MAX_RETRY_TIME_S + CONNECTION_TIMEOUT_S
 
 BOLT_SCHEMES = {"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"}
 DOWN_HINT = "start it with `neuromfa db start` or check NEO4J_URI"

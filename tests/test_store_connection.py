@@ -122,7 +122,7 @@ def test_apply_schema_twice_gives_same_schema(store: Store) -> None:
     assert _schema_key(store) == before
     cons, idx = before
     assert {c[0] for c in cons} == {"model_name", "checkpoint_model_step", "graph_gid",
-                                    "neuron_uid", "analysis_aid", "job_jid"}
+                                    "neuron_uid", "analysis_aid", "job_jid", "job_active_key"}
     # Neo4j 5.x names the type UNIQUENESS or NODE_PROPERTY_UNIQUENESS; ArcadeDB UNIQUENESS.
     assert all("UNIQUENESS" in c[1] for c in cons)
     assert ("checkpoint_model_step", ("Checkpoint",), ("model", "step")) in {

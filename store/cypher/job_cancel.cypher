@@ -4,5 +4,5 @@ MATCH (j:Job {jid: $jid})
 SET j.lock = $token
 WITH j
 WHERE j.status IN ['queued', 'running']
-SET j.status = 'cancelled', j.error = $reason, j.finished = $now
+SET j.status = 'cancelled', j.error = $reason, j.finished = $now, j.active_key = null
 RETURN j.jid AS jid

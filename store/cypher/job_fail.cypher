@@ -3,5 +3,5 @@ MATCH (j:Job {jid: $jid})
 SET j.lock = $token
 WITH j
 WHERE j.claim = $token AND j.status = 'running'
-SET j.status = 'failed', j.error = $error, j.finished = $now
+SET j.status = 'failed', j.error = $error, j.finished = $now, j.active_key = null
 RETURN j.jid AS jid
