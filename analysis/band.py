@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 
 from neuromfa.analysis.blocks import block_rms, edge_blocks
-from neuromfa.errors import AnalysisError, ConfigError
+from neuromfa.base.errors import AnalysisError, ConfigError
 from neuromfa.schema.snin import SNIN
 
 Band = Literal["absolute", "relative"]

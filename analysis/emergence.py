@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from neuromfa.analysis.results import CheckpointSummary, EmergencePoint, SampleValue
-from neuromfa.errors import AnalysisError, ConfigError
+from neuromfa.base.errors import AnalysisError, ConfigError
 
 
 def _missing(v: float | None) -> bool:

@@ -23,7 +23,7 @@ from neuromfa.analysis.nulls import null_snin
 from neuromfa.analysis.results import EngineOutput, NullSummary, SpectrumResult
 from neuromfa.analysis.shortest_path import shortest_path_hist
 from neuromfa.analysis.spectrum import BoxMasses, box_masses, compute_spectrum, masses
-from neuromfa.errors import AnalysisError, ConfigError
+from neuromfa.base.errors import AnalysisError, ConfigError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.snin import SNIN
 

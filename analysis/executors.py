@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -30,8 +31,8 @@ import psutil
 from neuromfa.analysis import jobs
 from neuromfa.analysis.worker import JobOutcome, database_down, down_error, release_held, run_job
 from neuromfa.analysis.jobs import worker_id
-from neuromfa.errors import ConfigError, DatabaseError, NeuromfaError
-from neuromfa.settings import DatabaseSettings
+from neuromfa.base.errors import ConfigError, DatabaseError, NeuromfaError
+from neuromfa.base.settings import DatabaseSettings
 from neuromfa.store.connection import Store, database_settings, open_store
 
 ExecutorName = Literal["local", "ray"]
@@ -148,19 +149,23 @@ class LocalExecutor:
         todo = list(jids)
         while todo:
             broken: list[str] = []
-            yield from self._run_pool(todo, broken)
+            exits: dict[int, int | None] = {}
+            yield from self._run_pool(todo, broken, exits)
             todo = []
-            for item in self._recover(broken, deaths):
+            for item in self._recover(broken, exits, deaths):
                 if isinstance(item, JobOutcome):
                     yield item
                 else:
                     todo.append(item)
 
-    def _run_pool(self, jids: list[str], broken: list[str]) -> Iterator[JobOutcome]:
-        """Run ``jids`` in one pool; those whose future the pool's breakage took go to ``broken``."""
+    def _run_pool(self, jids: list[str], broken: list[str], exits: dict[int, int | None]) -> Iterator[JobOutcome]:
+        """Run ``jids`` in one pool; those whose future the pool's breakage took go to ``broken``,
+        and the exit code of each pool process to ``exits`` (pid -> code) once the pool is shut."""
         me = psutil.Process()
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(jids)), mp_context=_pool_context(),
                                    initializer=_pool_process_init, initargs=(me.pid, me.create_time()))
+        # CPython's pid -> Process map of the pool (shutdown drops the attribute, not the map)
+        processes: dict = getattr(pool, "_processes", None) or {}
         clean = False
         try:
             futures: dict[Future, str] = {pool.submit(run_in_process, jid, self.settings): jid for jid in jids}
@@ -180,13 +185,17 @@ class LocalExecutor:
             raise
         finally:
             if not clean:  # an error (e.g. the database is down): the other processes stop now
-                for proc in list(getattr(pool, "_processes", {}).values()):
+                for proc in list(processes.values()):
                     proc.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
+            exits.update({pid: proc.exitcode for pid, proc in list(processes.items())})
 
-    def _recover(self, jids: list[str], deaths: dict[str, int]) -> Iterator[JobOutcome | str]:
+    def _recover(self, jids: list[str], exits: dict[int, int | None],
+                 deaths: dict[str, int]) -> Iterator[JobOutcome | str]:
         """After a pool broke (its processes are all gone now): a job id to run again, or the
-        outcome of a job that will not be (finished meanwhile, failed here, held elsewhere)."""
+        outcome of a job that will not be (finished meanwhile, failed here, held elsewhere).
+        A job whose process died on its own (killed, out of memory) counts a death; one whose
+        process the broken pool terminated (SIGTERM) is requeued without."""
         if not jids:
             return
         store = _process_store(self.settings)
@@ -195,15 +204,33 @@ class LocalExecutor:
             if why is None:
                 yield _as_found(job)
                 continue
-            deaths[job.jid] = deaths.get(job.jid, 0) + 1
-            reason = f"its pool process died while running it ({why}; killed, or out of memory?)"
-            if deaths[job.jid] < MAX_POOL_DEATHS:
+            pid = _pid_of(job.worker)
+            if pid in exits and exits[pid] == -signal.SIGTERM:
+                reason = "another process of its pool died, so the pool was restarted"
+            else:
+                deaths[job.jid] = deaths.get(job.jid, 0) + 1
+                reason = f"its pool process died while running it ({_exit_text(exits.get(pid))})"
+            if deaths.get(job.jid, 0) < MAX_POOL_DEATHS:
                 if jobs.reclaim(store, job, reason) and self.notify:
                     self.notify(f"job {job.jid} ({job.graph}): {reason}; running it again in a new pool")
             else:
-                reason = f"{reason}, {deaths[job.jid]} times; retry it with `neuromfa jobs retry {job.jid}`"
-                jobs.abandon(store, job, reason)
+                jobs.abandon(store, job, f"{reason}, {deaths[job.jid]} times; "
+                                         f"retry it with `neuromfa jobs retry {job.jid}`")
             yield _as_found(jobs.get_job(store, job.jid))  # as the reclaim or failure left it
+
+
+def _pid_of(worker: str | None) -> int | None:
+    pid = (worker or "").rpartition(":")[2]
+    return int(pid) if pid.isdigit() else None
+
+
+def _exit_text(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}" + (", out of memory?" if code == -signal.SIGKILL else "")
+        except ValueError:
+            pass
+    return f"exit status {code}" if code is not None else "killed, or out of memory?"
 
 
 def _as_found(job: jobs.JobInfo) -> JobOutcome | str:

@@ -35,7 +35,7 @@ from typing import Literal
 import psutil
 from pydantic import BaseModel, ValidationError
 
-from neuromfa.errors import ConfigError, NotFoundError
+from neuromfa.base.errors import ConfigError, NotFoundError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import JobRecord, JobStatus, now_iso
 from neuromfa.store.connection import ConstraintViolation

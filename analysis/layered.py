@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from neuromfa.analysis.band import Edges
-from neuromfa.errors import AnalysisError
+from neuromfa.base.errors import AnalysisError
 
 # Elements of the [rows, a, b] min-plus intermediate per chunk (float64). On the CPU 2 MiB
 # temporaries were 2-3x faster than 32 MiB ones (cache) and than 0.5 MiB ones at k = 128

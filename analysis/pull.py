@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from neuromfa.errors import AnalysisError, NotFoundError
+from neuromfa.base.errors import AnalysisError, NotFoundError
 from neuromfa.schema.records import GraphRecord
 from neuromfa.schema.snin import SNIN
 from neuromfa.store.statements import cypher

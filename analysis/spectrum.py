@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from neuromfa.analysis.results import SpectrumResult
-from neuromfa.errors import AnalysisError
+from neuromfa.base.errors import AnalysisError
 
 FILTER_F_TOL = 1e-9
 FILTER_ALPHA_EDGE = 0.01

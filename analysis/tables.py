@@ -9,7 +9,7 @@ import pandas as pd
 
 from neuromfa.analysis.emergence import emergence, summarize_checkpoints
 from neuromfa.analysis.results import SampleValue
-from neuromfa.errors import AnalysisError, ConfigError, NotFoundError
+from neuromfa.base.errors import AnalysisError, ConfigError, NotFoundError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.store.statements import cypher
 

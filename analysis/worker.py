@@ -20,7 +20,7 @@ from neuromfa.analysis import jobs
 from neuromfa.analysis.engine import analyze_snin
 from neuromfa.analysis.pull import pull_snin
 from neuromfa.analysis.writeback import JobLost, analysis_record, job_lost, measured_rows, write_back
-from neuromfa.errors import DatabaseError, NeuromfaError
+from neuromfa.base.errors import DatabaseError, NeuromfaError
 
 # Progress recorded on the Job at each stage boundary.
 PROGRESS_CLAIMED, PROGRESS_PULLED, PROGRESS_COMPUTED = 0.05, 0.3, 0.8

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from neuromfa.analysis.results import EngineOutput
-from neuromfa.errors import AnalysisError, NeuromfaError
+from neuromfa.base.errors import AnalysisError, NeuromfaError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import AnalysisRecord, neuron_uid, now_iso
 from neuromfa.schema.snin import SNIN

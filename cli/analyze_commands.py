@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from neuromfa import api
 from neuromfa.analysis.worker import JobOutcome
-from neuromfa.limits import MAX_NULL_SAMPLES, MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD, check_workers, max_workers
+from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD, check_workers, max_workers
 
 console = Console(highlight=False, soft_wrap=True, markup=False)  # names and errors are never markup
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from neuromfa.errors import DatabaseError
-from neuromfa.settings import redact_uri
+from neuromfa.base.errors import DatabaseError
+from neuromfa.base.settings import redact_uri
 from neuromfa.store.connection import database_settings, open_store
 from neuromfa.store.server import READER_USER, LocalServer, State
 

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from neuromfa.cli.common import cli_store, err_console
-from neuromfa.limits import MAX_K, MAX_SAMPLES, check_neurons, check_samples, check_workers, max_workers
+from neuromfa.base.limits import MAX_K, MAX_SAMPLES, check_neurons, check_samples, check_workers, max_workers
 
 console = Console(highlight=False)
 

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from neuromfa.cli.common import cli_store, err_console
 from neuromfa.cli.output import Format, emit
 from neuromfa.ingest.pipeline import IngestReport, check_ingest, ingest_path
-from neuromfa.limits import MAX_K, MAX_SAMPLES
+from neuromfa.base.limits import MAX_K, MAX_SAMPLES
 from neuromfa.store.statements import cypher
 
 

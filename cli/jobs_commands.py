@@ -17,7 +17,7 @@ from neuromfa.analysis.jobs import ACTIVE, FINISHED, HEARTBEAT_S, MAX_LIST_LIMIT
 from neuromfa.analysis.worker import JobOutcome, worker_loop
 from neuromfa.cli.common import cli_store
 from neuromfa.cli.output import Format, emit
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 
 console = Console(highlight=False, soft_wrap=True, markup=False)  # names and errors are never markup
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)

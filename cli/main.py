@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 
-from neuromfa.errors import NeuromfaError
+from neuromfa.base.errors import NeuromfaError
 
 app = typer.Typer(
     name="neuromfa",

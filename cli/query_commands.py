@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 from neuromfa.queries.export import Format, render
 from neuromfa.queries.library import (
     QueryInfo,

@@ -12,8 +12,8 @@ from rich.console import Console
 from neuromfa import api
 from neuromfa.cli.analyze_commands import BandChoice, ModeChoice, NullChoice
 from neuromfa.cli.output import Format, emit
-from neuromfa.errors import ConfigError
-from neuromfa.limits import MAX_NULL_SAMPLES, MAX_THRESHOLD, check_workers, max_workers
+from neuromfa.base.errors import ConfigError
+from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_THRESHOLD, check_workers, max_workers
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 

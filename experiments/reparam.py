@@ -17,7 +17,7 @@ import torch
 from pydantic import BaseModel
 
 from neuromfa.analysis.engine import analyze_snin
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 from neuromfa.experiments.rescale import rescale_attention
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.readers import load_config

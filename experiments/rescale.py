@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import torch
 
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 
 FAMILIES = ("llama", "gpt_neox", "gpt2", "bert")
 

@@ -31,7 +31,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 from neuromfa.ingest.sampler import LayerSizes
 from neuromfa.ingest.source import TensorSource
 from neuromfa.schema.layers import PART_CODE

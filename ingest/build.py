@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 from neuromfa.ingest.adapters import Adapter, adapter_for
 from neuromfa.ingest.readers import open_model
 from neuromfa.ingest.sampler import Draws, draws_for_sample

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from neuromfa.errors import ConfigError, ModelError, NotFoundError
+from neuromfa.base.errors import ConfigError, ModelError, NotFoundError
 from neuromfa.ingest.readers import WEIGHT_HINT, is_model_path
 
 STEP_DIR = re.compile(r"^(?:step|checkpoint-)(\d+)$")

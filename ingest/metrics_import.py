@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from neuromfa.analysis.tables import checkpoint_metrics
-from neuromfa.errors import NotFoundError
+from neuromfa.base.errors import NotFoundError
 from neuromfa.store.statements import cypher
 from neuromfa.training.metrics_file import MetricRow, read_metrics_file
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from neuromfa.errors import ConfigError
-from neuromfa.limits import MAX_SAMPLES, MAX_SEED, check_neurons, check_range, check_samples
+from neuromfa.base.errors import ConfigError
+from neuromfa.base.limits import MAX_SAMPLES, MAX_SEED, check_neurons, check_range, check_samples
 from neuromfa.ingest.adapters import adapter_for
 from neuromfa.ingest.build import build_snin
 from neuromfa.ingest.checkpoints import CheckpointRef, discover_checkpoints

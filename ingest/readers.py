@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 from neuromfa.ingest.source import TensorSource, open_sharded
 
 WEIGHT_HINT = (

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 from neuromfa.ingest.source import Index, TensorSource, as_index, read_rows, select, to_float
 
 _READER_LOCK = threading.Lock()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 from neuromfa.ingest.source import Index, TensorSource, as_index, read_rows, select, to_float
 
 _NP_DTYPES: dict[str, str] = {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 from neuromfa.ingest.source import Index, TensorSource, as_index, to_float
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 
 # Tensors stored in checkpoints that are buffers, not parameters (excluded from the count).
 _BUFFER = re.compile(r"(position_ids|masked_bias|rotary_emb\.inv_freq|\.attn\.bias)$")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from neuromfa.errors import ConfigError, DatabaseError
+from neuromfa.base.errors import ConfigError, DatabaseError
 from neuromfa.schema.layers import KINDS, PARTS
 from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, neuron_uid
 from neuromfa.schema.snin import SNIN

@@ -30,9 +30,9 @@ from neuromfa.analysis.sweep import SweepResult, sign_warning, sweep_row
 from neuromfa.analysis.tables import checkpoint_metrics, emergence_frame, graphs_of, results_frame
 from neuromfa.analysis.worker import JobOutcome, worker_loop
 from neuromfa.ingest.pipeline import IngestReport, ingest_path
-from neuromfa.errors import AnalysisError, ConfigError
+from neuromfa.base.errors import AnalysisError, ConfigError
 from neuromfa.schema.params import AnalysisParams
-from neuromfa.settings import DatabaseSettings
+from neuromfa.base.settings import DatabaseSettings
 from neuromfa.store.connection import Store, open_store
 from neuromfa.store.statements import cypher
 

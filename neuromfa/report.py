@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from neuromfa.analysis.emergence import spearman_with
 from neuromfa.analysis.sweep import spearman_rho
 from neuromfa.analysis.tables import checkpoint_metrics, results_frame
-from neuromfa.errors import ConfigError, NeuromfaError, NotFoundError
+from neuromfa.base.errors import ConfigError, NeuromfaError, NotFoundError
 from neuromfa.plots.data import emergence_and_metrics, nfd_frame, spectra_frame
 from neuromfa.plots.emergence import emergence_figure, has_null
 from neuromfa.plots.nfd import nfd_figure

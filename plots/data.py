@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from neuromfa.analysis.tables import checkpoint_metrics, current_per_graph, emergence_frame, graphs_of
-from neuromfa.errors import AnalysisError
+from neuromfa.base.errors import AnalysisError
 from neuromfa.store.statements import cypher
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 from neuromfa.plots.figure import PlotSummary, new_figure, require_columns, save, style
 
 COLUMNS = ("step", "alpha0_mean", "alpha0_std", "width_mean", "width_std", "E_mean", "E_std")

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from pydantic import BaseModel
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 
 STYLE = {
     "font.size": 10,

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 from neuromfa.plots.figure import PlotSummary, new_figure, require_columns, save, style
 
 COLUMNS = ("step", "sample", "alpha", "f")

@@ -29,7 +29,7 @@ from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 
 ParamType = Literal["int", "float", "str", "bool"]
 Value = int | float | str | bool | None

@@ -33,7 +33,7 @@ import neo4j.graph
 import pandas as pd
 from neo4j.exceptions import DriverError, Neo4jError
 
-from neuromfa.errors import DatabaseError
+from neuromfa.base.errors import DatabaseError
 from neuromfa.queries.library import QueryInfo, bind_params, get_query
 from neuromfa.store.connection import Store, open_store, translate
 

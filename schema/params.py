@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from neuromfa.limits import MAX_NULL_SAMPLES, MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD
+from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD
 from neuromfa.schema.records import Mode
 
 

@@ -26,8 +26,8 @@ from neo4j.exceptions import (
 )
 from pydantic import ValidationError
 
-from neuromfa.errors import ConfigError, DatabaseError
-from neuromfa.settings import DatabaseSettings, redact_uri
+from neuromfa.base.errors import ConfigError, DatabaseError
+from neuromfa.base.settings import DatabaseSettings, redact_uri
 from neuromfa.store.schema import schema_statements
 from neuromfa.store.server import LocalServer
 from neuromfa.store.statements import cypher

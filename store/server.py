@@ -46,8 +46,8 @@ from urllib.parse import quote
 import psutil
 from pydantic import ValidationError
 
-from neuromfa.errors import ConfigError, DatabaseError
-from neuromfa.settings import HomeSettings
+from neuromfa.base.errors import ConfigError, DatabaseError
+from neuromfa.base.settings import HomeSettings
 from neuromfa.store.statements import cypher
 
 DEFAULT_DATABASE = "neurons"

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from neuromfa.settings import DatabaseSettings, HomeSettings
+from neuromfa.base.settings import DatabaseSettings, HomeSettings
 from neuromfa.store.connection import Store, connect
 from neuromfa.store.server import ArcadeAdmin, LocalServer
 

@@ -13,9 +13,9 @@ import typer
 from typer.testing import CliRunner
 
 from neuromfa.cli import main as cli_main
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 from neuromfa.ingest.pipeline import check_ingest
-from neuromfa.limits import MAX_K, MAX_Q_POINTS, MAX_SAMPLES, max_workers
+from neuromfa.base.limits import MAX_K, MAX_Q_POINTS, MAX_SAMPLES, max_workers
 from neuromfa.schema.params import AnalysisParams
 
 CLI = [sys.executable, "-m", "neuromfa.cli"]

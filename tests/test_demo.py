@@ -79,7 +79,7 @@ def test_metrics_import_merges_into_checkpoints(demo, tmp_path, db_env):
 
 
 def test_metrics_import_errors(store):
-    from neuromfa.errors import NotFoundError
+    from neuromfa.base.errors import NotFoundError
 
     with pytest.raises(NotFoundError, match="no stored checkpoints"):
         attach_metrics(store, "nope", [MetricRow(step=0, metric="m", value=1.0)])

@@ -8,7 +8,7 @@ import pytest
 
 from neuromfa.analysis.emergence import emergence, summarize_checkpoints
 from neuromfa.analysis.results import SampleValue
-from neuromfa.errors import AnalysisError, ConfigError
+from neuromfa.base.errors import AnalysisError, ConfigError
 
 # Over training alpha_0 falls and the width grows (the paper's Pythia runs).
 RUN = [

@@ -7,7 +7,7 @@ import pydantic
 import pytest
 
 from neuromfa.analysis.engine import analyze_snin
-from neuromfa.errors import AnalysisError, ConfigError
+from neuromfa.base.errors import AnalysisError, ConfigError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.snin import SNIN
 
@@ -75,7 +75,7 @@ def test_a_single_radius_cannot_be_fitted():
 
 def test_absurd_threshold_is_a_config_error():
     with pytest.raises(pydantic.ValidationError, match="less than or equal to 1000000"):
-        AnalysisParams(threshold=1e12)  # beyond the parameter bound (neuromfa.limits)
+        AnalysisParams(threshold=1e12)  # beyond the parameter bound (neuromfa.base.limits)
     # within it, the radius table of a graph this size is still refused before it is allocated
     with pytest.raises(ConfigError, match="radius table"):
         analyze_snin(chain([0.1] * 499), AnalysisParams(threshold=1e6))

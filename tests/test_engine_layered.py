@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neuromfa.analysis.engine import analyze_snin, box_hist
-from neuromfa.errors import AnalysisError
+from neuromfa.base.errors import AnalysisError
 from neuromfa.schema.layers import KINDS
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.snin import SNIN

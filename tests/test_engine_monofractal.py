@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from neuromfa.analysis.engine import analyze_snin
-from neuromfa.errors import AnalysisError
+from neuromfa.base.errors import AnalysisError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.snin import SNIN
 

@@ -11,7 +11,7 @@ import pytest
 from neuromfa.analysis.engine import analyze_snin, box_hist
 from neuromfa.analysis.results import SpectrumResult
 from neuromfa.analysis.spectrum import alpha0_rule, passes_filter
-from neuromfa.errors import AnalysisError
+from neuromfa.base.errors import AnalysisError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.snin import SNIN
 

@@ -14,7 +14,7 @@ import transformers as tf
 from safetensors.numpy import save_file
 from transformers.models.llama.modeling_llama import repeat_kv
 
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 from neuromfa.ingest.adapters import SUPPORTED, adapter_for
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.readers import open_model

@@ -11,7 +11,7 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from neuromfa.errors import ConfigError, ModelError
+from neuromfa.base.errors import ConfigError, ModelError
 from neuromfa.ingest.adapters import adapter_for
 from neuromfa.ingest.build import build_snin, snin_for_checkpoint
 from neuromfa.ingest.readers import open_model

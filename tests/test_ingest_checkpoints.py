@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuromfa.errors import ConfigError, ModelError, NotFoundError
+from neuromfa.base.errors import ConfigError, ModelError, NotFoundError
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.checkpoints import discover_checkpoints, read_metrics
 

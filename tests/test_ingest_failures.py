@@ -16,7 +16,7 @@ import torch
 import transformers as tf
 from safetensors.numpy import load_file, save_file
 
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 from neuromfa.ingest.adapters import adapter_for
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.pipeline import ingest_path

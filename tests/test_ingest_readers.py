@@ -16,7 +16,7 @@ import torch
 import transformers as tf
 from safetensors.numpy import save_file
 
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.readers import open_model
 

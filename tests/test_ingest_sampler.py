@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 from neuromfa.ingest.sampler import LayerSizes, draws_for_sample, sample_draws
 
 FIXTURE = Path(__file__).parent / "fixtures" / "neox-h64-l2"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from neuromfa.analysis.pull import pull_snin
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.pipeline import ingest_path
 from neuromfa.schema.records import graph_id

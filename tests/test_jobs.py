@@ -12,7 +12,7 @@ from jobs_helpers import COUNT_ANALYSES, COUNT_JOBS, COUNT_MEASURED, count, sett
 
 from neuromfa import api
 from neuromfa.analysis import jobs, worker
-from neuromfa.errors import ConfigError, NotFoundError
+from neuromfa.base.errors import ConfigError, NotFoundError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
 

@@ -12,7 +12,7 @@ from neuromfa import api
 from neuromfa.analysis.emergence import emergence, summarize_checkpoints
 from neuromfa.analysis.engine import analyze_snin
 from neuromfa.analysis.writeback import analysis_record, measured_rows, write_back
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
 

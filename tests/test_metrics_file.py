@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 from neuromfa.training.metrics_file import MetricRow, parse_metrics_text, read_metrics_file
 
 EXPECTED = [

@@ -14,7 +14,7 @@ import pytest
 from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.container import ErrorbarContainer
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 from neuromfa.plots.emergence import emergence_figure, plot_emergence
 from neuromfa.plots.figure import output_paths
 from neuromfa.plots.nfd import nfd_figure, plot_nfd

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import query_graph as qg
-from neuromfa.errors import ConfigError, DatabaseError
+from neuromfa.base.errors import ConfigError, DatabaseError
 from neuromfa.queries import get_query, list_queries, run_cypher, run_query
 from neuromfa.queries.runner import read_only
 from neuromfa.store.connection import Store

@@ -11,7 +11,7 @@ import re
 import pyarrow.parquet as pq
 import pytest
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 from neuromfa.queries import QueryInfo, get_query, list_queries
 from neuromfa.queries.export import Format, render, table_for, to_csv, to_json
 from neuromfa.queries.library import (

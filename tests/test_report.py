@@ -21,7 +21,7 @@ import pytest
 
 from neuromfa import api
 from neuromfa.analysis.tables import emergence_frame, results_frame
-from neuromfa.errors import NotFoundError
+from neuromfa.base.errors import NotFoundError
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.pipeline import ingest_path
 from neuromfa.report import STEP_LIST_MAX, step_list, write_report

@@ -8,7 +8,7 @@ import pytest
 import torch
 from model_builders import CONFIGS, logits, tiny_model
 
-from neuromfa.errors import ModelError
+from neuromfa.base.errors import ModelError
 from neuromfa.experiments.rescale import rescale_attention
 
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from neuromfa.errors import DatabaseError
+from neuromfa.base.errors import DatabaseError
 from neuromfa.store import ConstraintViolation, Store
 from neuromfa.store.connection import connect
 from neuromfa.store.schema import schema_statements
@@ -182,7 +182,7 @@ def test_unknown_database(graph_server) -> None:
 
 @pytest.mark.parametrize("uri", ["http://localhost:7474", "localhost:7687", ""])
 def test_non_bolt_uri_is_config_error(uri: str) -> None:
-    from neuromfa.errors import ConfigError
+    from neuromfa.base.errors import ConfigError
 
     with pytest.raises(ConfigError) as err:
         connect(uri, "neo4j", "pw", None)

@@ -14,8 +14,8 @@ from typing import Iterator
 import psutil
 import pytest
 
-from neuromfa.errors import DatabaseError
-from neuromfa.settings import DatabaseSettings, HomeSettings
+from neuromfa.base.errors import DatabaseError
+from neuromfa.base.settings import DatabaseSettings, HomeSettings
 from neuromfa.store.connection import connect, open_store
 from neuromfa.store.server import LocalServer, State
 from neuromfa.store.statements import cypher

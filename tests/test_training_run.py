@@ -13,7 +13,7 @@ from transformers import GPTNeoXForCausalLM
 from typer.testing import CliRunner
 
 from neuromfa.cli.train_commands import register
-from neuromfa.errors import ConfigError, NotFoundError
+from neuromfa.base.errors import ConfigError, NotFoundError
 from neuromfa.training.corpus import load_corpus
 from neuromfa.training.presets import PRESETS, checkpoint_steps
 from neuromfa.training.train_example import (

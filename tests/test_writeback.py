@@ -10,7 +10,7 @@ from jobs_helpers import FIXTURE, COUNT_ANALYSES, COUNT_MEASURED, count, setting
 from neuromfa import api
 from neuromfa.analysis.engine import analyze_snin
 from neuromfa.analysis.writeback import analysis_record, measured_rows, write_back
-from neuromfa.errors import AnalysisError
+from neuromfa.base.errors import AnalysisError
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 
 # Byte-level vocabulary: 0..255 are the bytes themselves, then the specials.
 EOS_ID = 256  # document separator (also BOS, as in GPT-NeoX/Pythia)

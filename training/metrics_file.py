@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 
 REQUIRED_COLUMNS = ("step", "metric", "value")
 

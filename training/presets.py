@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 
 PresetName = Literal["minimal", "tiny", "small"]
 

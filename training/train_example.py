@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from neuromfa.errors import ConfigError, NotFoundError
+from neuromfa.base.errors import ConfigError, NotFoundError
 from neuromfa.ingest.checkpoints import METRICS_FILE  # the file ingest attaches to the Checkpoint
 from neuromfa.training.corpus import EOS_ID, PAD_ID, VOCAB_SIZE, Corpus, CorpusInfo, load_corpus
 from neuromfa.training.presets import Preset, checkpoint_steps, get_preset

@@ -99,7 +99,7 @@ def main() -> None:
     from neuromfa import api
     from neuromfa.analysis.pull import pull_snin
     from neuromfa.ingest.pipeline import ingest_path
-    from neuromfa.settings import DatabaseSettings
+    from neuromfa.base.settings import DatabaseSettings
     from neuromfa.store.connection import connect
     from neuromfa.store.server import LocalServer
     from neuromfa.store.statements import cypher

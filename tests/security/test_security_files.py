@@ -15,9 +15,9 @@ from typing import Iterator
 import pytest
 from neo4j.exceptions import ServiceUnavailable
 
-from neuromfa.errors import ConfigError, DatabaseError
+from neuromfa.base.errors import ConfigError, DatabaseError
 from neuromfa.queries import run_cypher
-from neuromfa.settings import DatabaseSettings, HomeSettings, redact_uri
+from neuromfa.base.settings import DatabaseSettings, HomeSettings, redact_uri
 from neuromfa.store.connection import connect, open_store, translate
 from neuromfa.store.server import READER_GROUP, READER_USER, LocalServer, write_private
 

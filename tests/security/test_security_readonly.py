@@ -19,7 +19,7 @@ import pytest
 from neo4j import GraphDatabase
 from neo4j.exceptions import Neo4jError
 
-from neuromfa.errors import DatabaseError
+from neuromfa.base.errors import DatabaseError
 from neuromfa.queries import run_cypher
 from neuromfa.queries.runner import read_only
 from neuromfa.store.connection import Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from neuromfa.errors import DatabaseError
+from neuromfa.base.errors import DatabaseError
 from neuromfa.queries.runner import refuse_write_clauses, write_clauses
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from neuromfa.errors import ConfigError
+from neuromfa.base.errors import ConfigError
 
 MAX_Q_ABS = 100.0  # |q_min|, |q_max|: partition sums of mu^q leave float64's range near here
 MAX_Q_POINTS = 2001  # values in the q grid (e.g. -100..100 step 0.1)
