@@ -23,9 +23,9 @@ import numpy as np
 
 from neuromfa.analysis.blocks import block_rms, edge_blocks
 from neuromfa.base.errors import AnalysisError, ConfigError
+from neuromfa.schema.params import Band, Structural
 from neuromfa.schema.snin import SNIN
 
-Band = Literal["absolute", "relative"]
 INIT_STD = 0.02  # the usual initialisation std: the relative band's reference scale
 
 # A dense per-node radius histogram bigger than this is refused (memory), see radius_bins.
@@ -82,7 +82,7 @@ def relative_weights(snin: SNIN, blocks: np.ndarray | None = None) -> np.ndarray
     return w
 
 
-def select_edges(snin: SNIN, threshold: float, structural: str, band: Band = "absolute",
+def select_edges(snin: SNIN, threshold: float, structural: Structural | Literal["none"], band: Band = "absolute",
                  blocks: np.ndarray | None = None) -> Edges:
     """Learned edges with 1 < d <= T, plus structural edges at d = 1 when ``structural`` is
     ``"traverse"`` (``"drop"`` and ``"none"`` leave them out; one-hop passes ``"none"``).
@@ -96,8 +96,8 @@ def select_edges(snin: SNIN, threshold: float, structural: str, band: Band = "ab
     with np.errstate(divide="ignore"):
         d = 1.0 / np.abs(relative_weights(snin, blocks)) if band == "relative" else snin.d
     learned = ~snin.structural
-    band = learned & (d > 1.0) & (d <= threshold)
-    n_learned = int(band.sum())
+    in_band = learned & (d > 1.0) & (d <= threshold)
+    n_learned = int(in_band.sum())
     if n_learned == 0:
         n = int(learned.sum())
         raise AnalysisError(
@@ -105,7 +105,7 @@ def select_edges(snin: SNIN, threshold: float, structural: str, band: Band = "ab
             f"1 < d <= {threshold} (1/{threshold} <= |w| < 1)",
             "raise the threshold T, or check that the weights were read unscaled",
         )
-    keep = band | (snin.structural & (structural == "traverse"))
+    keep = in_band | (snin.structural & (structural == "traverse"))
     dist = np.where(snin.structural, 1.0, d)[keep]
     return Edges(
         n_nodes=snin.n_nodes,

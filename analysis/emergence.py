@@ -18,16 +18,19 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
 from neuromfa.analysis.results import CheckpointSummary, EmergencePoint, SampleValue
 from neuromfa.base.errors import AnalysisError, ConfigError
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def _missing(v: float | None) -> bool:
-    return v is None or not math.isfinite(v)
+
+def _finite(v: float | None) -> TypeGuard[float]:
+    return v is not None and math.isfinite(v)
 
 
 def summarize_checkpoints(rows: Iterable[Any]) -> list[CheckpointSummary]:
@@ -44,7 +47,7 @@ def summarize_checkpoints(rows: Iterable[Any]) -> list[CheckpointSummary]:
         by_step.setdefault(row.step, {})
         if not row.passed_filter:
             continue
-        if _missing(row.alpha0) or _missing(row.width):
+        if not _finite(row.alpha0) or not _finite(row.width):
             raise AnalysisError(
                 f"step {row.step} sample {row.sample} has no alpha0/width value",
                 "re-run the analysis of that graph",
@@ -54,7 +57,7 @@ def summarize_checkpoints(rows: Iterable[Any]) -> list[CheckpointSummary]:
                 f"step {row.step} sample {row.sample} appears twice",
                 "pass one analysis per (step, sample): pick one mode and parameter set",
             )
-        by_step[row.step][row.sample] = (float(row.alpha0), float(row.width))
+        by_step[row.step][row.sample] = (row.alpha0, row.width)
         nulls[row.step].append(row)
     out = []
     for step in sorted(by_step):
@@ -62,7 +65,8 @@ def summarize_checkpoints(rows: Iterable[Any]) -> list[CheckpointSummary]:
         if vals:
             a = np.array([v[0] for v in vals.values()])
             w = np.array([v[1] for v in vals.values()])
-            stats = dict(alpha0_mean=float(a.mean()), alpha0_std=float(a.std()), width_mean=float(w.mean()), width_std=float(w.std()))
+            stats: dict[str, float | None] = dict(
+                alpha0_mean=float(a.mean()), alpha0_std=float(a.std()), width_mean=float(w.mean()), width_std=float(w.std()))
         else:
             stats = dict(alpha0_mean=None, alpha0_std=None, width_mean=None, width_std=None)
         out.append(CheckpointSummary(step=step, n_samples=len(vals), samples=dict(sorted(vals.items())),
@@ -76,7 +80,7 @@ def _null_means(rows: list[SampleValue]) -> dict[str, float | None]:
     for field, name in (("null_alpha0_mean", "alpha0_null"), ("null_width_mean", "width_null"),
                         ("alpha0_z", "alpha0_z"), ("width_z", "width_z")):
         vals = [getattr(r, field) for r in rows]
-        out[name] = None if not vals or any(_missing(v) for v in vals) else float(np.mean(vals))
+        out[name] = None if not vals or not all(_finite(v) for v in vals) else float(np.mean(vals))
     return out
 
 
@@ -91,28 +95,39 @@ def _e(alpha0_ref: float, width_ref: float, alpha0: float, width: float, where: 
     return (width / width_ref) * math.log(alpha0_ref / alpha0)
 
 
+def _means(s: CheckpointSummary) -> tuple[float, float]:
+    """(alpha0_mean, width_mean) of a checkpoint; AnalysisError when it has none."""
+    if s.n_samples == 0 or not _finite(s.alpha0_mean) or not _finite(s.width_mean):
+        raise AnalysisError(
+            f"checkpoint step {s.step} has no alpha_0/width value (no sample survived the filter)",
+            "use a milder sample filter, analyse more samples, or leave that step out",
+        )
+    return s.alpha0_mean, s.width_mean
+
+
+def _null_pair(s: CheckpointSummary) -> tuple[float, float] | None:
+    """(alpha0_null, width_null) of a checkpoint; None without a null model."""
+    return None if s.alpha0_null is None or s.width_null is None else (s.alpha0_null, s.width_null)
+
+
 def emergence(summaries: list[CheckpointSummary], reference_step: int | None = None) -> list[EmergencePoint]:
     """E(t) for every summarised step, relative to ``reference_step`` (default the earliest)."""
     if not summaries:
         raise AnalysisError("no checkpoint to compute emergence from", "analyse at least one checkpoint first")
     summaries = sorted(summaries, key=lambda s: s.step)
-    for s in summaries:
-        if s.n_samples == 0 or _missing(s.alpha0_mean) or _missing(s.width_mean):
-            raise AnalysisError(
-                f"checkpoint step {s.step} has no alpha_0/width value (no sample survived the filter)",
-                "use a milder sample filter, analyse more samples, or leave that step out",
-            )
+    means = [_means(s) for s in summaries]
     steps = [s.step for s in summaries]
     ref_step = steps[0] if reference_step is None else reference_step
     if ref_step not in steps:
         raise ConfigError(f"reference step {ref_step} is not among the analysed steps {steps}", "pick one of those steps")
-    ref = summaries[steps.index(ref_step)]
-    with_null = all(s.alpha0_null is not None and s.width_null is not None for s in summaries)
+    ref, ref_means = summaries[steps.index(ref_step)], means[steps.index(ref_step)]
+    nulls = [_null_pair(s) for s in summaries]
+    ref_null = nulls[steps.index(ref_step)] if all(p is not None for p in nulls) else None
     points = []
-    for s in summaries:
-        e = _e(ref.alpha0_mean, ref.width_mean, s.alpha0_mean, s.width_mean, f"steps {ref.step} -> {s.step}")
-        e_null = _e(ref.alpha0_null, ref.width_null, s.alpha0_null, s.width_null,
-                    f"null means, steps {ref.step} -> {s.step}") if with_null else None
+    for s, (alpha0_mean, width_mean), null in zip(summaries, means, nulls):
+        e = _e(*ref_means, alpha0_mean, width_mean, f"steps {ref.step} -> {s.step}")
+        e_null = None if ref_null is None or null is None else _e(
+            *ref_null, *null, f"null means, steps {ref.step} -> {s.step}")
         paired = sorted(set(s.samples) & set(ref.samples))
         per = np.array(
             [_e(*ref.samples[k], *s.samples[k], f"sample {k}, steps {ref.step} -> {s.step}") for k in paired]
@@ -120,8 +135,8 @@ def emergence(summaries: list[CheckpointSummary], reference_step: int | None = N
         points.append(
             EmergencePoint(
                 step=s.step,
-                alpha0_mean=s.alpha0_mean,
-                width_mean=s.width_mean,
+                alpha0_mean=alpha0_mean,
+                width_mean=width_mean,
                 E=e,
                 E_mean=float(per.mean()) if len(per) else None,
                 E_std=float(per.std()) if len(per) else None,
@@ -133,7 +148,7 @@ def emergence(summaries: list[CheckpointSummary], reference_step: int | None = N
     return points
 
 
-def spearman_with(table, metric: str = "val_loss", column: str = "E_mean") -> tuple[float, float] | None:
+def spearman_with(table: pd.DataFrame, metric: str = "val_loss", column: str = "E_mean") -> tuple[float, float] | None:
     """Spearman rank correlation (rho, p) of ``column`` (default E, mean over samples) with a
     checkpoint metric over the steps of an emergence table; None where it is undefined (< 3
     steps, no metric, no values)."""

@@ -16,15 +16,15 @@ import time
 import numpy as np
 
 from neuromfa.analysis.band import Edges, radius_bins, select_edges
-from neuromfa.analysis.nfd import node_fractal_dimension
-from neuromfa.analysis.one_hop import one_hop_hist
 from neuromfa.analysis.blocks import edge_blocks
+from neuromfa.analysis.nfd import node_fractal_dimension
 from neuromfa.analysis.nulls import null_snin
+from neuromfa.analysis.one_hop import one_hop_hist
 from neuromfa.analysis.results import EngineOutput, NullSummary, SpectrumResult
 from neuromfa.analysis.shortest_path import shortest_path_hist
 from neuromfa.analysis.spectrum import BoxMasses, box_masses, compute_spectrum, masses
 from neuromfa.base.errors import AnalysisError, ConfigError
-from neuromfa.schema.params import AnalysisParams
+from neuromfa.schema.params import AnalysisParams, NullKind
 from neuromfa.schema.snin import SNIN
 
 
@@ -97,7 +97,8 @@ def null_hists(snin: SNIN, params: AnalysisParams, blocks: np.ndarray | None = N
     a GPU propagates them together as one batch; on the CPU the batch was measured 10-20%
     slower than one draw after another (bench_nulls.py), so there they run one by one."""
     blocks = edge_blocks(snin) if blocks is None else blocks
-    draws = [null_snin(snin, params.null, j, blocks) for j in range(params.null_samples)]
+    kind = null_kind(params)
+    draws = [null_snin(snin, kind, j, blocks) for j in range(params.null_samples)]
     if params.mode == "layered":
         from neuromfa.analysis.layered import default_device, layered_hists
 
@@ -108,6 +109,13 @@ def null_hists(snin: SNIN, params: AnalysisParams, blocks: np.ndarray | None = N
             return list(layered_hists(edges, snin.layer, params.threshold, bins, device=dev)), edges
     pairs = [box_hist(d, params, device, blocks)[:2] for d in draws]
     return [h for h, _ in pairs], [e for _, e in pairs]
+
+
+def null_kind(params: AnalysisParams) -> NullKind:
+    """The null model ``params`` asks for; refused when it asks for none."""
+    if params.null == "none":
+        raise ConfigError("these analysis parameters have no null model (null='none')", "set null to 'shuffle' or 'gaussian'")
+    return params.null
 
 
 def null_summary(snin: SNIN, params: AnalysisParams, real: SpectrumResult,
@@ -124,7 +132,7 @@ def null_summary(snin: SNIN, params: AnalysisParams, real: SpectrumResult,
         return (value - float(draws.mean())) / std if std > 0 else None
 
     return NullSummary(
-        kind=params.null, samples=len(spectra), alpha0=alpha0.tolist(), width=width.tolist(),
+        kind=null_kind(params), samples=len(spectra), alpha0=alpha0.tolist(), width=width.tolist(),
         alpha0_mean=float(alpha0.mean()), alpha0_std=float(alpha0.std(ddof=1)),
         width_mean=float(width.mean()), width_std=float(width.std(ddof=1)),
         alpha0_z=z(real.alpha0, alpha0), width_z=z(real.width, width),

@@ -17,6 +17,7 @@ sees one, else on the CPU.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -37,7 +38,7 @@ CPU_THREADS = 1
 
 
 @contextmanager
-def _torch_threads(n: int | None):
+def _torch_threads(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
@@ -64,7 +65,7 @@ def _check_layered(edges: Edges, layer: np.ndarray) -> None:
         )
 
 
-def _transition_matrices(edges: list[Edges], layer: np.ndarray, local: np.ndarray, sizes: np.ndarray, lmin: int):
+def _transition_matrices(edges: list[Edges], layer: np.ndarray, local: np.ndarray, sizes: np.ndarray, lmin: int) -> dict[int, np.ndarray]:
     """Per source layer L: dense [draws, size_L, size_L+1] distances (inf = no edge; min over
     duplicates), one slice per edge set of ``edges``."""
     mats: dict[int, np.ndarray] = {}
@@ -90,7 +91,8 @@ def layered_hist(
     """hist[n_nodes, bins] (int64), equal to ``shortest_path.shortest_path_hist``.
 
     ``threads``: torch CPU threads during the call (None keeps torch's setting)."""
-    return layered_hists([edges], layer, threshold, bins, device, threads)[0]
+    hist: np.ndarray = layered_hists([edges], layer, threshold, bins, device, threads)[0]
+    return hist
 
 
 def layered_hists(

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Literal
+from typing import get_args
 
 import numpy as np
 
 from neuromfa.analysis.blocks import NO_BLOCK, edge_blocks
+from neuromfa.schema.params import NullKind
 from neuromfa.schema.snin import SNIN
 
-NullKind = Literal["shuffle", "gaussian"]
-NULL_KINDS: tuple[str, ...] = ("shuffle", "gaussian")
+NULL_KINDS: tuple[NullKind, ...] = get_args(NullKind)
 
 
-def null_seed(gid: str | None, kind: str, draw: int) -> int:
+def null_seed(gid: str | None, kind: NullKind, draw: int) -> int:
     """The seed of draw ``draw`` of null ``kind`` for graph ``gid`` (stable across runs)."""
     digest = hashlib.sha256(f"{gid or ''}|{kind}|{draw}".encode()).digest()
     return int.from_bytes(digest[:8], "little")
@@ -55,7 +55,7 @@ def gaussian_weights(w: np.ndarray, blocks: np.ndarray, rng: np.random.Generator
     return out
 
 
-def null_snin(snin: SNIN, kind: str, draw: int, blocks: np.ndarray | None = None) -> SNIN:
+def null_snin(snin: SNIN, kind: NullKind, draw: int, blocks: np.ndarray | None = None) -> SNIN:
     """Draw ``draw`` of null model ``kind`` of ``snin`` (same nodes and edges, new weights)."""
     if kind not in NULL_KINDS:
         raise ValueError(f"unknown null model {kind!r}; expected one of {NULL_KINDS}")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from neuromfa.schema.params import NullKind
+from neuromfa.schema.records import Mode
+
 
 class SpectrumResult(BaseModel):
     """The multifractal spectrum of one SNIN (docs/method.md section 3).
@@ -16,7 +19,7 @@ class SpectrumResult(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mode: str
+    mode: Mode
     threshold: float
     q: list[float]
     tau: list[float]
@@ -37,7 +40,7 @@ class NullSummary(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: str
+    kind: NullKind
     samples: int
     alpha0: list[float] = Field(description="alpha_0 of each draw, in draw order")
     width: list[float] = Field(description="width of each draw, in draw order")

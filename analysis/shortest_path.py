@@ -9,15 +9,20 @@ reference the ``layered`` mode must match exactly.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from neuromfa.analysis.band import Edges
+
+if TYPE_CHECKING:
+    import igraph
 
 # Distance rows per igraph call: bounds the Python list igraph returns to ~4M floats.
 CELLS_PER_CHUNK = 4_000_000
 
 
-def build_graph(edges: Edges):
+def build_graph(edges: Edges) -> igraph.Graph:
     """The directed igraph graph of ``edges``."""
     import igraph  # imported here: igraph loads matplotlib, which the CLI does not need to start
 

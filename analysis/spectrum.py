@@ -24,6 +24,8 @@ import scipy.sparse as sp
 
 from neuromfa.analysis.results import SpectrumResult
 from neuromfa.base.errors import AnalysisError
+from neuromfa.schema.params import SampleFilter
+from neuromfa.schema.records import Mode
 
 FILTER_F_TOL = 1e-9
 FILTER_ALPHA_EDGE = 0.01
@@ -107,10 +109,12 @@ def alpha0_rule(q: np.ndarray, tau: np.ndarray, alpha: np.ndarray, f: np.ndarray
 
 
 def passes_filter(mode: int, alpha: np.ndarray, f: np.ndarray) -> bool:
-    """Sample filter: 0 none; 1 drop if any f_k > 0; 2 drop if max alpha - alpha(q_min) > 0.01; 3 both."""
+    """Sample filter (a SampleFilter, or its int code 0-3): F_POSITIVE drops a sample with some
+    f_k > 0, ALPHA_EDGE one with max alpha - alpha(q_min) > 0.01; BOTH applies both."""
+    checks = SampleFilter(mode)
     bad_f = bool(np.any(f > FILTER_F_TOL))
     bad_edge = bool(alpha.max() - alpha[0] > FILTER_ALPHA_EDGE)
-    return not ((mode in (1, 3) and bad_f) or (mode in (2, 3) and bad_edge))
+    return not ((SampleFilter.F_POSITIVE in checks and bad_f) or (SampleFilter.ALPHA_EDGE in checks and bad_edge))
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ class BoxMasses:
 
     @property
     def n_nodes(self) -> int:
-        return self.n_r.shape[0]
+        return int(self.n_r.shape[0])
 
 
 def box_masses(hist: np.ndarray, eligible: np.ndarray) -> BoxMasses:
@@ -145,9 +149,9 @@ def compute_spectrum(
     bm: BoxMasses,
     q: np.ndarray,
     *,
-    mode: str,
+    mode: Mode,
     threshold: float,
-    sample_filter: int,
+    sample_filter: SampleFilter,
     edges_used: int,
 ) -> SpectrumResult:
     """tau, alpha, f, alpha_0, width and fit quality of one SNIN."""

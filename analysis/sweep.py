@@ -53,7 +53,7 @@ class SweepResult(BaseModel):
         return pd.DataFrame(records, columns=FRAME_COLUMNS + [f"rho_{m}" for m in metrics])
 
 
-def _value(v) -> float | None:
+def _value(v: float | None) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
