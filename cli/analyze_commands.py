@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Optional
+from typing import Optional, get_args
 
 import typer
 from rich.console import Console
@@ -12,31 +12,29 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from neuromfa import api
 from neuromfa.analysis.worker import JobOutcome
 from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD, check_workers, max_workers
+from neuromfa.schema.params import Band, NullModel, Structural
+from neuromfa.schema.records import MODES
 
 console = Console(highlight=False, soft_wrap=True, markup=False)  # names and errors are never markup
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
+# typer's choices, with their values unpacked from the schema's Literals (defined there once;
+# a value added there without a member here fails at import)
 class ModeChoice(str, enum.Enum):
-    one_hop = "one-hop"
-    shortest_path = "shortest-path"
-    layered = "layered"
+    one_hop, shortest_path, layered = MODES
 
 
 class StructuralChoice(str, enum.Enum):
-    traverse = "traverse"
-    drop = "drop"
+    traverse, drop = get_args(Structural)
 
 
 class BandChoice(str, enum.Enum):
-    absolute = "absolute"
-    relative = "relative"
+    absolute, relative = get_args(Band)
 
 
 class NullChoice(str, enum.Enum):
-    none = "none"
-    shuffle = "shuffle"
-    gaussian = "gaussian"
+    none, shuffle, gaussian = get_args(NullModel)
 
 
 class ExecutorChoice(str, enum.Enum):

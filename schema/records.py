@@ -8,18 +8,19 @@ graph model; README "Graph model" mirrors this file).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Topology = Literal["reference"]
-Mode = Literal["one-hop", "shortest-path", "layered"]
+Mode = Literal["one-hop", "shortest-path", "layered"]  # the one definition: the CLI derives its choices
+MODES: tuple[Mode, ...] = get_args(Mode)
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Record(BaseModel):

@@ -6,16 +6,19 @@ works on this and nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from neuromfa.schema.layers import KIND_CODE, KINDS, PART_CODE, PARTS
 
 
-def _part_codes(part) -> np.ndarray:
+def _part_codes(values: npt.ArrayLike) -> npt.NDArray[np.int8]:
     """Part names (None or "" for the whole matrix) or codes as int8 codes into PARTS."""
-    part = np.asarray(part)
+    part = np.asarray(values)
     if part.dtype.kind in "OUS":
         names = [p or "" for p in part.tolist()]
         unknown = set(names) - set(PART_CODE)
@@ -43,7 +46,7 @@ class SNIN:
     w: np.ndarray
     structural: np.ndarray
     gid: str | None = None
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
     part: np.ndarray | None = None  # int8 code into PARTS per node; None: not recorded (old graphs)
 
     def __post_init__(self) -> None:
@@ -67,33 +70,39 @@ class SNIN:
         return len(self.src)
 
     @property
-    def d(self) -> np.ndarray:
+    def d(self) -> npt.NDArray[np.float64]:
         """Edge distance 1/|w| (inf for a zero weight, which is no edge)."""
         with np.errstate(divide="ignore"):
-            return 1.0 / np.abs(self.w)
+            d: npt.NDArray[np.float64] = 1.0 / np.abs(self.w)
+        return d
 
     @classmethod
-    def from_columns(cls, *, layer, kind, block, index, src, dst, w, gid=None, meta=None, part=None) -> "SNIN":
+    def from_columns(
+        cls, *, layer: npt.ArrayLike, kind: npt.ArrayLike, block: npt.ArrayLike, index: npt.ArrayLike,
+        src: npt.ArrayLike, dst: npt.ArrayLike, w: npt.ArrayLike, gid: str | None = None,
+        meta: Mapping[str, Any] | None = None, part: npt.ArrayLike | None = None,
+    ) -> SNIN:
         """Build from plain columns; ``kind`` may be names or codes. Structural flags are derived
         from the endpoint kinds (qkv -> context)."""
-        kind = np.asarray(kind)
-        if kind.dtype.kind in "OUS":
-            names, inverse = np.unique(kind.astype(str), return_inverse=True)
+        kinds = np.asarray(kind)
+        if kinds.dtype.kind in "OUS":
+            names, inverse = np.unique(kinds.astype(str), return_inverse=True)
             unknown = set(names) - set(KIND_CODE)
             if unknown:
                 raise ValueError(f"unknown layer kind(s) {sorted(unknown)}; expected one of {KINDS}")
-            kind = np.array([KIND_CODE[k] for k in names], dtype=np.int8)[inverse]
-        kind = kind.astype(np.int8, copy=False)
-        src = np.asarray(src, dtype=np.int64)
-        dst = np.asarray(dst, dtype=np.int64)
-        structural = (kind[src] == KIND_CODE["qkv"]) & (kind[dst] == KIND_CODE["context"]) if len(src) else np.zeros(0, bool)
+            kinds = np.array([KIND_CODE[k] for k in names], dtype=np.int8)[inverse]
+        codes = kinds.astype(np.int8, copy=False)
+        sources = np.asarray(src, dtype=np.int64)
+        targets = np.asarray(dst, dtype=np.int64)
+        structural = ((codes[sources] == KIND_CODE["qkv"]) & (codes[targets] == KIND_CODE["context"]) if len(sources)
+                      else np.zeros(0, bool))
         return cls(
             layer=np.asarray(layer, dtype=np.int32),
-            kind=kind,
+            kind=codes,
             block=np.asarray(block, dtype=np.int32),
             index=np.asarray(index, dtype=np.int64),
-            src=src,
-            dst=dst,
+            src=sources,
+            dst=targets,
             w=np.asarray(w, dtype=np.float64),
             structural=np.asarray(structural, dtype=bool),
             gid=gid,
