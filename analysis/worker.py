@@ -18,9 +18,10 @@ from pydantic import BaseModel
 
 from neuromfa.analysis import jobs
 from neuromfa.analysis.engine import analyze_snin
-from neuromfa.analysis.pull import pull_snin
-from neuromfa.analysis.writeback import JobLost, analysis_record, job_lost, measured_rows, write_back
+from neuromfa.analysis.writeback import analysis_record, measured_rows, pause_before_commit
 from neuromfa.base.errors import DatabaseError, NeuromfaError
+from neuromfa.store.analyses import AnalysisRepository, JobLost, job_lost
+from neuromfa.store.graphs import GraphRepository
 
 # Progress recorded on the Job at each stage boundary.
 PROGRESS_CLAIMED, PROGRESS_PULLED, PROGRESS_COMPUTED = 0.05, 0.3, 0.8
@@ -143,7 +144,7 @@ def execute(store, job: jobs.JobInfo, token: str, worker: str) -> JobOutcome:
         with Heartbeat(store, job.jid, token) as hb:
             params = job.analysis_params
             t0 = time.perf_counter()
-            snin = pull_snin(store, job.graph)
+            snin = GraphRepository(store).pull(job.graph)
             out.seconds_pull = time.perf_counter() - t0
             out.nodes, out.edges = snin.n_nodes, snin.n_edges
             hb.beat(PROGRESS_PULLED)
@@ -154,7 +155,8 @@ def execute(store, job: jobs.JobInfo, token: str, worker: str) -> JobOutcome:
             check(hb)
         record = analysis_record(job.graph, params, result, seconds_pull=out.seconds_pull)
         rows = measured_rows(snin, job.graph, result)
-        out.seconds_write = write_back(store, record, rows, jid=job.jid, token=token)
+        out.seconds_write = AnalysisRepository(store).write_back(
+            record, rows, jid=job.jid, token=token, on_commit=lambda: pause_before_commit(job.jid))
         out.status, out.aid = "done", record.aid
     except JobLost as exc:
         out.status, out.error = ("cancelled" if exc.status == "cancelled" else "lost"), exc.message

@@ -12,7 +12,7 @@ from neuromfa.cli.common import cli_store, err_console
 from neuromfa.cli.output import Format, emit
 from neuromfa.ingest.pipeline import IngestReport, check_ingest, ingest_path
 from neuromfa.base.limits import MAX_K, MAX_SAMPLES
-from neuromfa.store.statements import cypher
+from neuromfa.store.graphs import GraphRepository
 
 
 def ingest(
@@ -67,7 +67,7 @@ def graphs(
 ) -> None:
     """List stored graphs (one row per sampled network)."""
     with cli_store() as store:
-        rows = store.read(cypher("list_graphs"), model=model)
+        rows = [g.model_dump() for g in GraphRepository(store).list_graphs(model)]
     emit(rows, fmt, title="stored graphs", out=out)
 
 

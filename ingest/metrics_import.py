@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from neuromfa.analysis.tables import checkpoint_metrics
 from neuromfa.base.errors import NotFoundError
-from neuromfa.store.statements import cypher
+from neuromfa.store.models import ModelRepository
+from neuromfa.store.named import NamedStore
 from neuromfa.training.metrics_file import MetricRow, read_metrics_file
 
 
@@ -21,30 +20,29 @@ class MetricsImport(BaseModel):
     values: int
 
 
-def attach_metrics(store, model: str, rows: list[MetricRow]) -> MetricsImport:
+def attach_metrics(store: NamedStore, model: str, rows: list[MetricRow]) -> MetricsImport:
     """Merge ``rows`` into Checkpoint.metrics (new values win) in one transaction. Steps with no
     stored Checkpoint are reported, not created; none matching at all is an error."""
-    current = checkpoint_metrics(store, model).set_index("step")
-    if len(current.index) == 0:
+    repo = ModelRepository(store)
+    current = {c.step: c.metrics for c in repo.checkpoint_metrics(model)}
+    if not current:
         raise NotFoundError(f"model {model!r} has no stored checkpoints",
                             f"ingest it first (`neuromfa ingest PATH --name {model}`)")
     merged: dict[int, dict[str, float]] = {}
     for r in rows:
-        if r.step in current.index:
-            base = merged.setdefault(r.step, current.loc[r.step].dropna().to_dict())
-            base[r.metric] = r.value
+        if r.step in current:
+            merged.setdefault(r.step, dict(current[r.step]))[r.metric] = r.value
     missing = sorted({r.step for r in rows} - set(merged))
     if not merged:
         raise NotFoundError(
             f"none of the {len(missing)} step(s) in the file is a stored checkpoint of {model!r}",
-            f"stored steps: {', '.join(map(str, current.index[:20]))}",
+            f"stored steps: {', '.join(map(str, list(current)[:20]))}",
         )
-    payload = [[step, json.dumps(values, sort_keys=True)] for step, values in sorted(merged.items())]
-    store.write(cypher("checkpoint_set_metrics"), model=model, rows=payload)
+    repo.set_metrics(model, merged)
     return MetricsImport(model=model, steps_updated=sorted(merged), steps_missing=missing,
                          metrics=sorted({r.metric for r in rows}),
                          values=sum(1 for r in rows if r.step in merged))
 
 
-def import_metrics_file(store, path: str | Path, model: str) -> MetricsImport:
+def import_metrics_file(store: NamedStore, path: str | Path, model: str) -> MetricsImport:
     return attach_metrics(store, model, read_metrics_file(path))

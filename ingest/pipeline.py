@@ -21,9 +21,10 @@ from neuromfa.ingest.build import build_snin
 from neuromfa.ingest.checkpoints import CheckpointRef, discover_checkpoints
 from neuromfa.ingest.readers import open_model
 from neuromfa.ingest.sampler import check_k, draws_for_sample
-from neuromfa.ingest.writer import check_model, graph_exists, write_graph
 from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, graph_id
-from neuromfa.store.statements import cypher
+from neuromfa.store.graphs import GraphRepository
+from neuromfa.store.models import ModelRepository
+from neuromfa.store.named import NamedStore
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,99}$")
 
@@ -74,11 +75,11 @@ def check_ingest(name: str, samples: int | Sequence[int], k: int, seed_base: int
     return picked
 
 
-def check_sampling(store, name: str, k: int, seed_base: int) -> None:
+def check_sampling(store: NamedStore, name: str, k: int, seed_base: int) -> None:
     """One k and one seed base per model name: the analyses and tables of a model compare the
     same neurons across checkpoints, and a graph's gid does not hold its seed base."""
-    used = store.read(cypher("model_sampling"), model=name)[0]
-    for what, value, stored in (("--neurons (k)", k, used["ks"]), ("--seed-base", seed_base, used["seed_bases"])):
+    used = ModelRepository(store).sampling(name)
+    for what, value, stored in (("--neurons (k)", k, used.ks), ("--seed-base", seed_base, used.seed_bases)):
         if stored and stored != [value]:
             raise ConfigError(
                 f"model {name!r} is stored with {what} {', '.join(map(str, sorted(stored)))}, not {value}",
@@ -87,7 +88,7 @@ def check_sampling(store, name: str, k: int, seed_base: int) -> None:
 
 
 def ingest_path(
-    store,
+    store: NamedStore,
     path: str | Path,
     *,
     name: str,
@@ -109,6 +110,7 @@ def ingest_path(
     if on_checkpoints:
         on_checkpoints(refs)
     started = time.perf_counter()
+    graphs, models = GraphRepository(store), ModelRepository(store)
     written = present = edges = zeros = 0
     t_build = t_write = 0.0
     warnings: dict[str, Path] = {}  # warning -> first checkpoint with it (a run's checkpoints repeat them)
@@ -123,14 +125,14 @@ def ingest_path(
             check_k(facts.sizes, k)
             # read-only: the Model is created by its first graph's transaction, so a failure
             # anywhere before (NaN weights, k too large) leaves no Model holding the name
-            check_model(store, model)  # before skipping anything: a name clash is an error
+            models.check_shape(model)  # before skipping anything: a name clash is an error
             if ref is refs[0]:
                 check_sampling(store, name, k, seed_base)
             checkpoint = CheckpointRecord(model=name, step=ref.step, metrics=json.dumps(ref.metrics),
                                           source=str(ref.path.resolve()))
             for s in picked:
                 gid = graph_id(name, ref.step, s, k)
-                if graph_exists(store, gid):
+                if graphs.exists(gid):
                     present += 1
                     if on_graph:
                         on_graph(gid, False)
@@ -141,7 +143,7 @@ def ingest_path(
                 t1 = time.perf_counter()
                 graph = GraphRecord(gid=gid, model=name, step=ref.step, sample=s, seed=seed_base + s, k=k,
                                     nodes=snin.n_nodes, edges=snin.n_edges)
-                stored = write_graph(store, checkpoint, graph, snin, model=model, on_edges=on_edges)
+                stored = graphs.write(checkpoint, graph, snin, model=model, on_edges=on_edges)
                 t_build += t1 - t0
                 t_write += time.perf_counter() - t1
                 written += stored

@@ -27,14 +27,14 @@ from neuromfa.analysis import jobs as _jobs
 from neuromfa.analysis.executors import make_executor
 from neuromfa.analysis.jobs import JobInfo
 from neuromfa.analysis.sweep import SweepResult, sign_warning, sweep_row
-from neuromfa.analysis.tables import checkpoint_metrics, emergence_frame, graphs_of, results_frame
 from neuromfa.analysis.worker import JobOutcome, worker_loop
 from neuromfa.ingest.pipeline import IngestReport, ingest_path
 from neuromfa.base.errors import AnalysisError, ConfigError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.base.settings import DatabaseSettings
+from neuromfa.results.tables import checkpoint_metrics, emergence_frame, graphs_of, results_frame
 from neuromfa.store.connection import Store, open_store
-from neuromfa.store.statements import cypher
+from neuromfa.store.graphs import GraphRepository
 
 __all__ = ["AnalyzeReport", "IngestReport", "JobInfo", "JobOutcome", "analyze", "cancel_job", "emergence",
            "graphs", "ingest", "job", "jobs", "results", "retry_job", "SweepResult", "sweep", "work"]
@@ -91,7 +91,7 @@ def graphs(model: str | None = None, *, store: Store | None = None,
            settings: DatabaseSettings | None = None) -> pd.DataFrame:
     """Stored graphs (gid, model, step, sample, seed, k, topology, nodes, edges, created)."""
     with _opened(store, settings) as st:
-        return pd.DataFrame(st.read(cypher("list_graphs"), model=model))
+        return pd.DataFrame([g.model_dump() for g in GraphRepository(st).list_graphs(model)])
 
 
 def analyze(
@@ -139,7 +139,7 @@ def analyze(
               if wait else None)
     start = time.perf_counter()
     with open_store(settings, notify=notify) as store:
-        gids = [g["gid"] for g in graphs_of(store, model, _steps(steps), _steps(samples))]
+        gids = [g.gid for g in graphs_of(store, model, _steps(steps), _steps(samples))]
         created, reused = _jobs.enqueue(store, gids, params)
         report = AnalyzeReport(model=model, params=params, jids=created + reused, created=created, reused=reused)
         if on_queued:

@@ -13,15 +13,15 @@ from pydantic import BaseModel
 
 from neuromfa import api
 from neuromfa.analysis.emergence import spearman_with
-from neuromfa.analysis.tables import graphs_of
 from neuromfa.ingest.pipeline import ingest_path
-from neuromfa.analysis.tables import checkpoint_metrics, emergence_frame
 from neuromfa.plots.data import nfd_frame, spectra_frame
 from neuromfa.plots.emergence import plot_emergence
 from neuromfa.plots.nfd import plot_nfd
 from neuromfa.plots.spectrum import plot_spectra
+from neuromfa.results.tables import checkpoint_metrics, emergence_frame, graphs_of
 from neuromfa.schema.params import AnalysisParams
-from neuromfa.store.statements import cypher
+from neuromfa.store.analyses import AnalysisRepository
+from neuromfa.store.named import NamedStore
 from neuromfa.training.train_example import train_example
 
 NULL_SAMPLES = 5
@@ -56,9 +56,9 @@ class DemoReport(BaseModel):
     seconds: dict[str, float]
 
 
-def missing_analyses(store, gids: list[str], params: AnalysisParams) -> bool:
+def missing_analyses(store: NamedStore, gids: list[str], params: AnalysisParams) -> bool:
     wanted = [params.analysis_id(g) for g in gids]
-    have = set(store.read(cypher("analyses_present"), aids=wanted)[0]["aids"])
+    have = AnalysisRepository(store).present(wanted)
     return any(a not in have for a in wanted)
 
 
@@ -89,7 +89,7 @@ def run_demo(
     ingest_path(store, run.out_dir, name=model, samples=samples, k=k, on_graph=on_graph)
     seconds["ingest"] = time.perf_counter() - t
 
-    gids = [g["gid"] for g in graphs_of(store, model, samples=list(range(samples)))]
+    gids = [g.gid for g in graphs_of(store, model, samples=list(range(samples)))]
     results: list[DemoModeResult] = []
     tables = {}
     for name, params in ANALYSES:

@@ -21,7 +21,6 @@ from pydantic import BaseModel
 
 from neuromfa.analysis.emergence import spearman_with
 from neuromfa.analysis.sweep import spearman_rho
-from neuromfa.analysis.tables import checkpoint_metrics, results_frame
 from neuromfa.base.errors import ConfigError, NeuromfaError, NotFoundError
 from neuromfa.plots.data import emergence_and_metrics, nfd_frame, spectra_frame
 from neuromfa.plots.emergence import emergence_figure, has_null
@@ -32,7 +31,8 @@ from neuromfa.report_html import (
     FigureImage, Section, Table, caption_html, figure_html, figure_image, fmt, fmt_pm, frame_table, key_value_html,
     note_html, page_html, table_html,
 )
-from neuromfa.store.statements import cypher
+from neuromfa.results.tables import checkpoint_metrics, results_frame
+from neuromfa.store.models import ModelRepository
 
 # Emergence-frame columns shown in fixed places; any other column is a checkpoint metric.
 EMERGENCE_BASE = ("step", "mode", "n_samples", "n_passed", "alpha0_mean", "alpha0_std", "width_mean",
@@ -68,8 +68,8 @@ def model_summary(store, model: str) -> dict:
         raise NotFoundError(f"no model {model!r} in the database",
                             "`neuromfa query model-summary` lists the stored models")
     summary = rows.iloc[0].to_dict()
-    stored = store.read(cypher("get_model"), name=model)
-    summary["source"] = stored[0]["source"] if stored else None
+    stored = ModelRepository(store).get(model)
+    summary["source"] = stored.source if stored else None
     return summary
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from neuromfa.analysis.tables import checkpoint_metrics, current_per_graph, emergence_frame, graphs_of
 from neuromfa.base.errors import AnalysisError
-from neuromfa.store.statements import cypher
+from neuromfa.results.tables import checkpoint_metrics, current_per_graph, emergence_frame, graphs_of
+from neuromfa.store.analyses import AnalysisRepository
+from neuromfa.store.named import NamedStore
 
 
-def current_analyses(store, model: str, mode: str | None) -> pd.DataFrame:
+def current_analyses(store: NamedStore, model: str, mode: str | None) -> pd.DataFrame:
     """One row per analysed graph: step, sample, aid, alpha, f."""
-    df = pd.DataFrame(store.read(cypher("spectra_rows"), model=model, mode=mode))
+    df = pd.DataFrame([r.model_dump() for r in AnalysisRepository(store).spectra(model, mode)])
     if df.empty:
         graphs_of(store, model)  # an unknown model says so first
         raise AnalysisError(f"model {model!r} has no analysis{f' in {mode} mode' if mode else ''} to plot",
@@ -20,11 +21,11 @@ def current_analyses(store, model: str, mode: str | None) -> pd.DataFrame:
     return current_per_graph(df).sort_values(["step", "sample"]).reset_index(drop=True)
 
 
-def spectra_frame(store, model: str, mode: str | None = "shortest-path") -> pd.DataFrame:
+def spectra_frame(store: NamedStore, model: str, mode: str | None = "shortest-path") -> pd.DataFrame:
     return current_analyses(store, model, mode)[["step", "sample", "alpha", "f"]]
 
 
-def nfd_frame(store, model: str, mode: str | None = "shortest-path", step: int | None = None) -> pd.DataFrame:
+def nfd_frame(store: NamedStore, model: str, mode: str | None = "shortest-path", step: int | None = None) -> pd.DataFrame:
     """Per measured neuron: kind, block, nfd (NaN when not eligible), mass; ``step`` default the last."""
     df = current_analyses(store, model, mode)
     step = int(df["step"].max()) if step is None else step
@@ -32,13 +33,13 @@ def nfd_frame(store, model: str, mode: str | None = "shortest-path", step: int |
     if not aids:
         raise AnalysisError(f"model {model!r} has no analysis at step {step}",
                             f"analysed steps: {', '.join(map(str, sorted(df['step'].unique())))}")
-    rows = store.read(cypher("nfd_rows"), aids=aids)[0]["rows"]
-    out = pd.DataFrame(rows, columns=["kind", "block", "nfd", "mass"])
+    rows = AnalysisRepository(store).nfd(aids)
+    out = pd.DataFrame([r.model_dump() for r in rows], columns=["kind", "block", "nfd", "mass"])
     out["nfd"] = pd.to_numeric(out["nfd"], errors="coerce")
     return out
 
 
-def emergence_and_metrics(store, model: str, mode: str | None = "shortest-path",
+def emergence_and_metrics(store: NamedStore, model: str, mode: str | None = "shortest-path",
                           reference_step: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The emergence table and the checkpoint metrics in long form (step, metric, value)."""
     table = emergence_frame(store, model, reference_step=reference_step, mode=mode)

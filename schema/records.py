@@ -9,7 +9,7 @@ graph model; README "Graph model" mirrors this file).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal, get_args
+from typing import Literal, TypedDict, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -126,6 +126,15 @@ class AnalysisRecord(Record):
     seconds_compute: float = 0.0
     seconds_write: float = 0.0
     created: str = Field(default_factory=now_iso)
+
+
+class MeasuredRow(TypedDict):
+    """-[:MEASURED {nfd, mass}]-> of one neuron (by uid) to its Analysis; nfd None: ineligible.
+    A TypedDict, not a model: one per neuron travels as a named-key map."""
+
+    uid: str
+    nfd: float | None
+    mass: int
 
 
 class JobRecord(Record):

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from neuromfa.base.errors import ConfigError, DatabaseError
 from neuromfa.base.settings import DatabaseSettings, redact_uri
+from neuromfa.store.named import DriverTx, NamedTx
 from neuromfa.store.schema import schema_statements
 from neuromfa.store.server import LocalServer
 from neuromfa.store.statements import cypher
@@ -223,6 +224,25 @@ class Store:
             finally:
                 with contextlib.suppress(DriverError, Neo4jError):
                     tx.close()
+
+    # -- named statements (store/cypher/NAME.cypher): what the repositories call ------------
+    def read_named(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
+        """Rows of the read-only statement ``name``."""
+        return self.read(cypher(name), **params)
+
+    def write_named(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
+        """Rows of statement ``name`` run in a managed write transaction."""
+        return self.write(cypher(name), **params)
+
+    def run_in_write_tx_named(self, fn: Callable[[NamedTx], T], /) -> T:
+        """``run_in_write_tx`` for a function of a `NamedTx`."""
+        return self.run_in_write_tx(lambda tx: fn(DriverTx(tx)))
+
+    @contextlib.contextmanager
+    def named_transaction(self) -> Iterator[NamedTx]:
+        """``transaction()`` as a `NamedTx`."""
+        with self.transaction() as tx:
+            yield DriverTx(tx)
 
     # -- schema ------------------------------------------------------------------------------
     def apply_schema(self) -> list[str]:

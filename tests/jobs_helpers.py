@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from neuromfa.ingest.build import snin_for_checkpoint
-from neuromfa.ingest.writer import ensure_model, write_graph
 from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, graph_id
 from neuromfa.schema.snin import SNIN
 
@@ -16,12 +15,14 @@ FIXTURE = Path(__file__).parent / "fixtures" / "neox-h64-l2"
 def store_graph(store, snin: SNIN, model: str, step: int, sample: int, k: int = 32,
                 metrics: dict | None = None) -> str:
     """Write ``snin`` as graph (model, step, sample); returns its gid."""
+from neuromfa.store.graphs import GraphRepository
+from neuromfa.store.models import ModelRepository
     meta = snin.meta
     gid = graph_id(model, step, sample, k)
-    ensure_model(store, ModelRecord(name=model, arch=meta["arch"], hidden=meta["hidden"], blocks=meta["blocks"],
-                                    params=meta["params"], source=str(meta.get("source", ""))))
-    write_graph(
-        store,
+    ModelRepository(store).ensure(ModelRecord(name=model, arch=meta["arch"], hidden=meta["hidden"],
+                                              blocks=meta["blocks"], params=meta["params"],
+                                              source=str(meta.get("source", ""))))
+    GraphRepository(store).write(
         CheckpointRecord(model=model, step=step, metrics=json.dumps(metrics or {})),
         GraphRecord(gid=gid, model=model, step=step, sample=sample, seed=sample, k=k,
                     nodes=snin.n_nodes, edges=snin.n_edges),

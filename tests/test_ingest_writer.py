@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from neuromfa.analysis.pull import pull_snin
 from neuromfa.base.errors import ConfigError
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.pipeline import ingest_path
 from neuromfa.schema.records import graph_id
+from neuromfa.store.graphs import GraphRepository
 
 FIXTURE = Path(__file__).parent / "fixtures" / "neox-h64-l2"
 EXPECTED = json.loads((FIXTURE / "expected_one_hop.json").read_text())
@@ -52,7 +52,7 @@ def test_fixture_ingest_matches_reference_counts_and_draws(store):
 
 def test_pulled_graph_equals_built_graph(store):
     ingest_path(store, FIXTURE, name="fx", samples=[1], k=32)
-    pulled = pull_snin(store, graph_id("fx", 0, 1, 32))
+    pulled = GraphRepository(store).pull(graph_id("fx", 0, 1, 32))
     built = snin_for_checkpoint(FIXTURE, sample=1, k=32)
     key_pulled = sorted(zip(pulled.layer[pulled.src], pulled.index[pulled.src],
                             pulled.layer[pulled.dst], pulled.index[pulled.dst], pulled.w))
@@ -75,9 +75,9 @@ def test_ingest_twice_leaves_database_unchanged(store):
 
 
 def test_failure_midway_rolls_back_the_whole_graph(store, monkeypatch):
-    import neuromfa.ingest.writer as writer
+    import neuromfa.store.graphs as graphs
 
-    monkeypatch.setattr(writer, "EDGE_BATCH", 1000)
+    monkeypatch.setattr(graphs, "EDGE_BATCH", 1000)
     calls = []
 
     def boom(n):
@@ -96,10 +96,10 @@ def test_failure_midway_rolls_back_the_whole_graph(store, monkeypatch):
 
 KILLED_INGEST = textwrap.dedent("""
     import sys, time
-    import neuromfa.ingest.writer as writer
+    import neuromfa.store.graphs as graphs
     from neuromfa.ingest.pipeline import ingest_path
     from neuromfa.store.connection import open_store
-    writer.EDGE_BATCH = 2000
+    graphs.EDGE_BATCH = 2000
     def slow(n):
         print("BATCH", flush=True)
         time.sleep(60)

@@ -11,15 +11,16 @@ from jobs_helpers import store_fixture, store_graph
 from neuromfa import api
 from neuromfa.analysis.emergence import emergence, summarize_checkpoints
 from neuromfa.analysis.engine import analyze_snin
-from neuromfa.analysis.writeback import analysis_record, measured_rows, write_back
+from neuromfa.analysis.writeback import analysis_record, measured_rows
 from neuromfa.base.errors import ConfigError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
+from neuromfa.store.analyses import AnalysisRepository
 
 
 def store_analysis(store, snin, gid: str, params: AnalysisParams):
     out = analyze_snin(snin, params)
-    write_back(store, analysis_record(gid, params, out), measured_rows(snin, gid, out))
+    AnalysisRepository(store).write_back(analysis_record(gid, params, out), measured_rows(snin, gid, out))
     return out.spectrum
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from neuromfa.analysis.executors import LocalExecutor, make_executor
 from neuromfa.analysis.jobs import JobInfo, parse_params, worker_gone
-from neuromfa.analysis.tables import _r2_min
 from neuromfa.base.errors import ConfigError
+from neuromfa.results.tables import _r2_min
 from neuromfa.schema.params import AnalysisParams
 
 

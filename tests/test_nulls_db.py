@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 from jobs_helpers import settings_for
 from model_builders import logits, save, scale_every_matrix, tiny_model
+from training_presets import MINIMAL
 from typer.testing import CliRunner
 
 from neuromfa import api
 from neuromfa.analysis.engine import analyze_snin
-from neuromfa.analysis.pull import pull_snin
 from neuromfa.cli.main import app
 from neuromfa.experiments.rescale import rescale_attention
 from neuromfa.ingest.build import snin_for_checkpoint
@@ -87,7 +87,7 @@ def independent_shuffle(snin: SNIN, rng: np.random.Generator) -> np.ndarray:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("nullrun") / "minimal"
-    train_example(out, preset="minimal", seed=3)
+    train_example(out, preset=MINIMAL, seed=3)
     return out
 
 

@@ -20,12 +20,12 @@ import pandas as pd
 import pytest
 
 from neuromfa import api
-from neuromfa.analysis.tables import emergence_frame, results_frame
 from neuromfa.base.errors import NotFoundError
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.pipeline import ingest_path
 from neuromfa.report import STEP_LIST_MAX, step_list, write_report
 from neuromfa.report_html import OPEN_ROWS, fmt, frame_table, table_html
+from neuromfa.results.tables import emergence_frame, results_frame
 
 from jobs_helpers import FIXTURE, settings_for, store_graph
 

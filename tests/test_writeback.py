@@ -9,11 +9,12 @@ from jobs_helpers import FIXTURE, COUNT_ANALYSES, COUNT_MEASURED, count, setting
 
 from neuromfa import api
 from neuromfa.analysis.engine import analyze_snin
-from neuromfa.analysis.writeback import analysis_record, measured_rows, write_back
+from neuromfa.analysis.writeback import analysis_record, measured_rows
 from neuromfa.base.errors import AnalysisError
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
+from neuromfa.store.analyses import AnalysisRepository
 
 ANALYSIS = "MATCH (a:Analysis {aid: $aid})-[:ANALYSIS_OF]->(g:Graph) RETURN properties(a) AS a, properties(g) AS g"
 MEASURED = ("MATCH (n:Neuron)-[m:MEASURED]->(a:Analysis {aid: $aid}) "
@@ -107,15 +108,15 @@ def test_failed_write_back_leaves_the_previous_results(store):
     out = analyze_snin(snin, params)
     record = analysis_record(gid, params, out, seconds_pull=0.5)
     rows = measured_rows(snin, gid, out)
-    write_back(store, record, rows)
+    AnalysisRepository(store).write_back(record, rows)
     before = stored_measured(store, record.aid)
     assert len(before) == snin.n_nodes
 
-    bad = [list(r) for r in rows]
-    bad[-1][0] = f"{gid}/999/0"  # no such neuron: detected after everything else was written
+    bad = [dict(r) for r in rows]
+    bad[-1]["uid"] = f"{gid}/999/0"  # no such neuron: detected after everything else was written
     changed = record.model_copy(update={"alpha0": 99.0})
     with pytest.raises(AnalysisError, match=f"has {snin.n_nodes - 1} of the {snin.n_nodes} analysed neurons"):
-        write_back(store, changed, bad)
+        AnalysisRepository(store).write_back(changed, bad)
     assert count(store, COUNT_ANALYSES) == 1
     assert store.read(ANALYSIS, aid=record.aid)[0]["a"]["alpha0"] == record.alpha0
     assert stored_measured(store, record.aid) == before
@@ -125,6 +126,6 @@ def test_measured_rows_store_null_for_ineligible():
     snin = snin_for_checkpoint(FIXTURE, sample=0)
     out = analyze_snin(snin, AnalysisParams(mode="one-hop"))
     rows = measured_rows(snin, "g", out)
-    assert [r[1] is None for r in rows] == np.isnan(out.nfd).tolist()
-    assert [r[2] for r in rows] == out.mass_T.tolist()
-    assert rows[0][0] == f"g/{snin.layer[0]}/{snin.index[0]}"
+    assert [r["nfd"] is None for r in rows] == np.isnan(out.nfd).tolist()
+    assert [r["mass"] for r in rows] == out.mass_T.tolist()
+    assert rows[0]["uid"] == f"g/{snin.layer[0]}/{snin.index[0]}"

@@ -97,12 +97,11 @@ def main() -> None:
         sys.exit("unset NEO4J_URI: this benchmark creates a fresh database on the local server")
 
     from neuromfa import api
-    from neuromfa.analysis.pull import pull_snin
     from neuromfa.ingest.pipeline import ingest_path
     from neuromfa.base.settings import DatabaseSettings
     from neuromfa.store.connection import connect
+    from neuromfa.store.graphs import GraphRepository
     from neuromfa.store.server import LocalServer
-    from neuromfa.store.statements import cypher
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     t = time.perf_counter()
@@ -130,11 +129,12 @@ def main() -> None:
             else:
                 print(f"ingest: all {ing.graphs_present} graphs already stored in {name}", flush=True)
 
-            gids = sorted(g["gid"] for g in store.read(cypher("list_graphs"), model=model))
+            graphs = GraphRepository(store)
+            gids = sorted(g.gid for g in graphs.list_graphs(model))
             rates, edges, total = [], 0, 0.0
             for gid in gids:
                 t = time.perf_counter()
-                n = pull_snin(store, gid).n_edges
+                n = graphs.pull(gid).n_edges
                 dt = time.perf_counter() - t
                 rates.append(n / dt)
                 edges, total = edges + n, total + dt

@@ -1,5 +1,5 @@
-// Rows: [step, metrics JSON]. Returns the steps that exist.
-UNWIND $rows AS r
-MATCH (c:Checkpoint {model: $model, step: r[0]})
-SET c.metrics = r[1]
+// Rows: {step, metrics JSON}. Returns the steps that exist.
+UNWIND $rows AS row
+MATCH (c:Checkpoint {model: $model, step: row.step})
+SET c.metrics = row.metrics
 RETURN collect(c.step) AS steps

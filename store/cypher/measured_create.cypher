@@ -1,6 +1,6 @@
-// Per-neuron results of one Analysis. Rows: [neuron uid, nfd (null = ineligible), mass N_i(T)].
+// Per-neuron results of one Analysis. Rows: {uid, nfd (null = ineligible), mass N_i(T)}.
 MATCH (a:Analysis {aid: $aid})
-UNWIND $rows AS r
-MATCH (n:Neuron {uid: r[0]})
-CREATE (n)-[:MEASURED {nfd: r[1], mass: r[2]}]->(a)
+UNWIND $rows AS row
+MATCH (n:Neuron {uid: row.uid})
+CREATE (n)-[:MEASURED {nfd: row.nfd, mass: row.mass}]->(a)
 RETURN count(*) AS n

@@ -1,5 +1,5 @@
-// Node fractal dimension of every measured neuron of some analyses, one list per neuron
+// Node fractal dimension of every measured neuron of some analyses, one map per neuron
 // (collect() of a bare property would drop the nulls of ineligible neurons).
 MATCH (n:Neuron)-[m:MEASURED]->(a:Analysis)
 WHERE a.aid IN $aids
-RETURN collect([n.kind, n.block, m.nfd, m.mass]) AS rows
+RETURN collect({kind: n.kind, block: n.block, nfd: m.nfd, mass: m.mass}) AS rows

@@ -2,41 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Sequence
 
 import pandas as pd
 
 from neuromfa.analysis.emergence import emergence, summarize_checkpoints
 from neuromfa.analysis.results import SampleValue
-from neuromfa.base.errors import AnalysisError, ConfigError, NotFoundError
+from neuromfa.base.errors import AnalysisError, ConfigError
 from neuromfa.schema.params import AnalysisParams
-from neuromfa.store.statements import cypher
+from neuromfa.store.analyses import AnalysisRepository
+from neuromfa.store.graphs import GraphRepository, GraphSummary
+from neuromfa.store.models import ModelRepository
+from neuromfa.store.named import NamedStore
 
 RESULT_COLUMNS = ["gid", "step", "sample", "mode", "threshold", "alpha0", "width", "r2_min",
                   "nodes_used", "edges_used", "passed_filter", "band", "null", "alpha0_z", "width_z", "aid"]
 TIMING_COLUMNS = ["seconds_pull", "seconds_compute", "seconds_write"]
 
 
-def graphs_of(store, model: str, steps: list[int] | None = None, samples: list[int] | None = None) -> list[dict]:
+def graphs_of(store: NamedStore, model: str, steps: Sequence[int] | None = None,
+              samples: Sequence[int] | None = None) -> list[GraphSummary]:
     """Stored graphs of ``model`` (optionally some steps / samples); NotFoundError when none
     match, saying what is stored."""
-    rows = store.read(cypher("analysis_graphs"), model=model, steps=steps, samples=samples)
-    if rows:
-        return rows
-    stored = store.read(cypher("model_steps"), model=model)[0]
-    if not stored["steps"]:
-        raise NotFoundError(f"no stored graphs of model {model!r}",
-                            f"ingest it first (`neuromfa ingest PATH --name {model}`); `neuromfa graphs` lists what is stored")
-    have_steps = ", ".join(map(str, sorted(stored["steps"])))
-    have_samples = ", ".join(map(str, sorted(stored["samples"])))
-    asked = []
-    if steps is not None:
-        asked.append(f"step {', '.join(map(str, steps))}")
-    if samples is not None:
-        asked.append(f"sample {', '.join(map(str, samples))}")
-    raise NotFoundError(f"model {model!r} has no graph at {' and '.join(asked)}",
-                        f"stored steps: {have_steps}; samples: {have_samples}")
+    return GraphRepository(store).of_model(model, steps, samples)
 
 
 def _r2_min(r2) -> float | None:
@@ -52,10 +41,11 @@ def current_per_graph(analyses: pd.DataFrame) -> pd.DataFrame:
     return ranked.drop_duplicates("gid").drop(columns="_headline")
 
 
-def _analyses(store, model: str, steps: list[int] | None, mode: str | None, all_analyses: bool) -> pd.DataFrame:
+def _analyses(store: NamedStore, model: str, steps: list[int] | None, mode: str | None,
+              all_analyses: bool) -> pd.DataFrame:
     """Raw rows: the current analysis of each graph (or every analysis), plus unanalysed graphs."""
     graphs_of(store, model, steps)
-    df = pd.DataFrame(store.read(cypher("results_rows"), model=model, steps=steps))
+    df = pd.DataFrame([r.model_dump() for r in AnalysisRepository(store).results(model, steps)])
     analysed = df[df["aid"].notna()].copy()
     modes = sorted(analysed["mode"].unique())
     if mode is not None:
@@ -71,7 +61,7 @@ def _analyses(store, model: str, steps: list[int] | None, mode: str | None, all_
     return out
 
 
-def results_frame(store, model: str, *, steps: list[int] | None = None, mode: str | None = None,
+def results_frame(store: NamedStore, model: str, *, steps: list[int] | None = None, mode: str | None = None,
                   all_analyses: bool = False, timings: bool = False) -> pd.DataFrame:
     """One row per graph of ``model``: its current analysis (the Graph's headline one, else the
     latest; only ``mode``'s when given). Unanalysed graphs get empty metrics. ``all_analyses``:
@@ -85,17 +75,9 @@ def results_frame(store, model: str, *, steps: list[int] | None = None, mode: st
     return out
 
 
-def checkpoint_metrics(store, model: str) -> pd.DataFrame:
+def checkpoint_metrics(store: NamedStore, model: str) -> pd.DataFrame:
     """Scalar checkpoint metrics (Checkpoint.metrics JSON) as columns per step."""
-    rows = []
-    for r in store.read(cypher("checkpoint_metrics"), model=model):
-        try:
-            values = json.loads(r["metrics"] or "{}")
-        except ValueError:
-            values = {}
-        if isinstance(values, dict):
-            rows.append({"step": r["step"], **{k: v for k, v in values.items()
-                                               if isinstance(v, (int, float)) and not isinstance(v, bool)}})
+    rows = [{"step": c.step, **c.metrics} for c in ModelRepository(store).checkpoint_metrics(model)]
     return pd.DataFrame(rows) if rows else pd.DataFrame({"step": pd.Series([], dtype="int64")})
 
 
@@ -125,7 +107,7 @@ def _null_stds(res: pd.DataFrame) -> dict[int, dict[str, float | None]]:
     return out
 
 
-def _of_params(store, model: str, mode: str | None, params: AnalysisParams) -> pd.DataFrame:
+def _of_params(store: NamedStore, model: str, mode: str | None, params: AnalysisParams) -> pd.DataFrame:
     """Every graph's analysis with exactly ``params`` (its aid), whatever the headline is."""
     if mode is not None and mode != params.mode:
         raise ConfigError(f"mode {mode!r} differs from the parameter set's mode {params.mode!r}",
@@ -141,7 +123,7 @@ def _of_params(store, model: str, mode: str | None, params: AnalysisParams) -> p
     return res.reset_index(drop=True)
 
 
-def emergence_frame(store, model: str, *, reference_step: int | None = None, mode: str | None = None,
+def emergence_frame(store: NamedStore, model: str, *, reference_step: int | None = None, mode: str | None = None,
                     params: AnalysisParams | None = None) -> pd.DataFrame:
     """Per step: analysed samples, mean/std alpha_0 and width over the samples that passed the
     filter, E (from the means) and E_mean/E_std (per sample), the null columns (E_null,
