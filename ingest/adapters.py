@@ -27,13 +27,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from neuromfa.base.errors import ModelError
 from neuromfa.ingest.sampler import LayerSizes
-from neuromfa.ingest.source import TensorSource
+from neuromfa.ingest.source import Index, ModelConfig, TensorSource
 from neuromfa.schema.layers import PART_CODE
 
 
@@ -48,7 +48,7 @@ class ModelFacts:
     params: int
     sizes: LayerSizes
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "arch": self.arch,
             "family": self.family,
@@ -60,7 +60,7 @@ class ModelFacts:
         }
 
 
-def _cfg(config: dict, *keys: str, default=None):
+def _cfg(config: ModelConfig, *keys: str, default: Any = None) -> Any:
     for k in keys:
         if config.get(k) is not None:
             return config[k]
@@ -89,7 +89,7 @@ class Adapter(ABC):
         self.facts = ModelFacts(self.model_type, self.family, hidden, self.blocks, source.n_params(), sizes)
         self.warnings: list[str] = self._config_disagreements(source.config, hidden)
 
-    def _config_disagreements(self, config: dict, hidden: int) -> list[str]:
+    def _config_disagreements(self, config: ModelConfig, hidden: int) -> list[str]:
         """One line per config size the tensor shapes contradict (the shapes are what is read)."""
         key = next((k for k in self.hidden_keys if config.get(k) is not None), None)
         if key is None or config[key] == hidden:
@@ -141,7 +141,7 @@ class Adapter(ABC):
         """(layer sizes, hidden size), checking the shapes of every block."""
 
     # -- weights ---------------------------------------------------------------------------
-    def _linear(self, source: TensorSource, role: str, block: int, out_idx, in_idx, *, conv1d: bool = False) -> np.ndarray:
+    def _linear(self, source: TensorSource, role: str, block: int, out_idx: Index, in_idx: Index, *, conv1d: bool = False) -> np.ndarray:
         """``M[out, in]`` float64 for a Linear (``W[out, in]``) or Conv1D (``W[in, out]``)."""
         name = self.name(role, block)
         if conv1d:
@@ -183,7 +183,7 @@ class FusedQKVAdapter(Adapter):
 
     conv1d: ClassVar[bool] = False
 
-    def _sizes(self, source):
+    def _sizes(self, source: TensorSource) -> tuple[LayerSizes, int]:
         shape = source.shape(self.name("qkv", 0))
         three_a, h = shape[::-1] if self.conv1d else shape
         if three_a % 3:
@@ -193,17 +193,17 @@ class FusedQKVAdapter(Adapter):
         self._shapes(source, {k: v[::-1] if self.conv1d else v for k, v in expected.items()})
         return LayerSizes(h, a, m), h
 
-    def input_qkv(self, source, block, inp, t):
+    def input_qkv(self, source: TensorSource, block: int, inp: np.ndarray, t: np.ndarray) -> np.ndarray:
         a = self.facts.sizes.attn
         return self._linear(source, "qkv", block, np.concatenate([t, t + a, t + 2 * a]), inp, conv1d=self.conv1d)
 
-    def context_attn_out(self, source, block, t, out):
+    def context_attn_out(self, source: TensorSource, block: int, t: np.ndarray, out: np.ndarray) -> np.ndarray:
         return self._linear(source, "dense", block, out, t, conv1d=self.conv1d)
 
-    def attn_out_mlp(self, source, block, a, hid):
+    def attn_out_mlp(self, source: TensorSource, block: int, a: np.ndarray, hid: np.ndarray) -> np.ndarray:
         return self._linear(source, "up", block, hid, a, conv1d=self.conv1d)
 
-    def mlp_down(self, source, block, hid, out):
+    def mlp_down(self, source: TensorSource, block: int, hid: np.ndarray, out: np.ndarray) -> np.ndarray:
         return self._linear(source, "down", block, out, hid, conv1d=self.conv1d)
 
 
@@ -234,8 +234,11 @@ class LlamaAdapter(Adapter):
         "up": "layers.{b}.mlp.up_proj.weight",
         "down": "layers.{b}.mlp.down_proj.weight",
     }
+    head_dim: int
+    group: int  # query heads per KV head
+    intermediate: int
 
-    def _sizes(self, source):
+    def _sizes(self, source: TensorSource) -> tuple[LayerSizes, int]:
         a, h = source.shape(self.name("q", 0))
         kv = source.shape(self.name("k", 0))[0]
         inter = source.shape(self.name("gate", 0))[0]
@@ -261,9 +264,10 @@ class LlamaAdapter(Adapter):
 
     def kv_row(self, t: np.ndarray) -> np.ndarray:
         """K/V row serving query index t (see the module docstring)."""
-        return (t // self.head_dim) // self.group * self.head_dim + t % self.head_dim
+        row: np.ndarray = (t // self.head_dim) // self.group * self.head_dim + t % self.head_dim
+        return row
 
-    def input_qkv(self, source, block, inp, t):
+    def input_qkv(self, source: TensorSource, block: int, inp: np.ndarray, t: np.ndarray) -> np.ndarray:
         r = self.kv_row(t)
         return np.concatenate(
             [
@@ -273,20 +277,20 @@ class LlamaAdapter(Adapter):
             ]
         )
 
-    def context_attn_out(self, source, block, t, out):
+    def context_attn_out(self, source: TensorSource, block: int, t: np.ndarray, out: np.ndarray) -> np.ndarray:
         return self._linear(source, "o", block, out, t)
 
-    def attn_out_mlp(self, source, block, a, hid):
+    def attn_out_mlp(self, source: TensorSource, block: int, a: np.ndarray, hid: np.ndarray) -> np.ndarray:
         gate = hid < self.intermediate
         m = np.empty((len(hid), len(a)), dtype=np.float64)
         m[gate] = self._linear(source, "gate", block, hid[gate], a)
         m[~gate] = self._linear(source, "up", block, hid[~gate] - self.intermediate, a)
         return m
 
-    def mlp_down(self, source, block, hid, out):
+    def mlp_down(self, source: TensorSource, block: int, hid: np.ndarray, out: np.ndarray) -> np.ndarray:
         return self._linear(source, "down", block, out, hid % self.intermediate)
 
-    def hidden_parts(self, hid):
+    def hidden_parts(self, hid: np.ndarray) -> np.ndarray:
         return np.where(hid < self.intermediate, PART_CODE["gate"], PART_CODE["up"]).astype(np.int8)
 
 
@@ -318,22 +322,22 @@ class BertAdapter(Adapter):
         "down": "encoder.layer.{b}.output.dense.weight",
     }
 
-    def _sizes(self, source):
+    def _sizes(self, source: TensorSource) -> tuple[LayerSizes, int]:
         a, h = source.shape(self.name("q", 0))
         m = source.shape(self.name("up", 0))[0]
         self._shapes(source, {"q": (a, h), "k": (a, h), "v": (a, h), "o": (h, a), "up": (m, h), "down": (h, m)})
         return LayerSizes(h, a, m), h
 
-    def input_qkv(self, source, block, inp, t):
+    def input_qkv(self, source: TensorSource, block: int, inp: np.ndarray, t: np.ndarray) -> np.ndarray:
         return np.concatenate([self._linear(source, r, block, t, inp) for r in ("q", "k", "v")])
 
-    def context_attn_out(self, source, block, t, out):
+    def context_attn_out(self, source: TensorSource, block: int, t: np.ndarray, out: np.ndarray) -> np.ndarray:
         return self._linear(source, "o", block, out, t)
 
-    def attn_out_mlp(self, source, block, a, hid):
+    def attn_out_mlp(self, source: TensorSource, block: int, a: np.ndarray, hid: np.ndarray) -> np.ndarray:
         return self._linear(source, "up", block, hid, a)
 
-    def mlp_down(self, source, block, hid, out):
+    def mlp_down(self, source: TensorSource, block: int, hid: np.ndarray, out: np.ndarray) -> np.ndarray:
         return self._linear(source, "down", block, out, hid)
 
 
@@ -344,7 +348,7 @@ SUPPORTED: dict[str, type[Adapter]] = {mt: cls for cls in ADAPTERS for mt in cls
 def adapter_for(source: TensorSource) -> Adapter:
     """The adapter for the source's ``model_type``; ModelError listing the supported ones."""
     model_type = source.config.get("model_type")
-    cls = SUPPORTED.get(model_type)
+    cls = SUPPORTED.get(model_type) if isinstance(model_type, str) else None
     if cls is None:
         raise ModelError(
             f"unsupported architecture {model_type!r} in {source.path}",

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from neuromfa.base.errors import ModelError
-from neuromfa.ingest.source import TensorSource, open_sharded
+from neuromfa.ingest.source import ModelConfig, TensorSource, open_sharded
 
 WEIGHT_HINT = (
     "expected a transformers model directory (config.json + model.safetensors, sharded *.safetensors "
@@ -20,7 +20,7 @@ WEIGHT_HINT = (
 )
 
 
-def load_config(path: Path) -> dict:
+def load_config(path: Path) -> ModelConfig:
     """config.json as a dict; a missing or unreadable file is a ModelError."""
     if not path.is_file():
         raise ModelError(f"{path} is missing", hint="a transformers model directory needs its config.json beside the weights")

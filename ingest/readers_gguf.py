@@ -15,14 +15,21 @@ from __future__ import annotations
 import os
 import struct
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from neuromfa.base.errors import ModelError
-from neuromfa.ingest.source import Index, TensorSource, as_index, read_rows, select, to_float
+from neuromfa.ingest.source import Index, ModelConfig, TensorSource, as_index, read_rows, select, to_float
+
+if TYPE_CHECKING:
+    import torch
+    from gguf import GGUFReader, ReaderTensor
+    from transformers.modeling_gguf_pytorch_utils import TensorProcessor
 
 _READER_LOCK = threading.Lock()
 
@@ -35,7 +42,7 @@ class _Layout:
     "full": anything else (the whole tensor is dequantised and processed). ``shape``: hf shape.
     """
 
-    kind: str
+    kind: Literal["rows", "transpose", "full"]
     shape: tuple[int, ...]
     perm: np.ndarray | None = None
 
@@ -48,7 +55,7 @@ def _gguf_error(path: Path, what: str) -> ModelError:
 
 
 @contextmanager
-def _reuse_reader(reader):
+def _reuse_reader(reader: GGUFReader) -> Iterator[None]:
     """Let transformers' ``load_gguf_checkpoint`` use our already parsed reader: parsing the
     metadata (a 50k-entry vocabulary) costs seconds. It imports ``gguf.GGUFReader`` when called,
     so the attribute is swapped for the duration of that call (under a lock)."""
@@ -56,14 +63,14 @@ def _reuse_reader(reader):
 
     with _READER_LOCK:
         original = gguf.GGUFReader
-        gguf.GGUFReader = lambda *args, **kwargs: reader
+        gguf.GGUFReader = lambda *args, **kwargs: reader  # type: ignore[misc, assignment]  # a stand-in for the class
         try:
             yield
         finally:
-            gguf.GGUFReader = original
+            gguf.GGUFReader = original  # type: ignore[misc]
 
 
-def _parse_config(path: Path, reader) -> tuple[dict, dict]:
+def _parse_config(path: Path, reader: GGUFReader) -> tuple[dict[str, Any], ModelConfig]:
     """(raw, full): the config keys transformers reads from the GGUF metadata, and the full
     transformers config as a dict (defaults such as head_dim filled in)."""
     from transformers import AutoConfig
@@ -91,13 +98,14 @@ def _parse_config(path: Path, reader) -> tuple[dict, dict]:
     return raw, cfg
 
 
-def _name_map(arch: str, raw: dict, config: dict, gguf_names: list[str]) -> tuple[dict[str, str], object]:
+def _name_map(arch: str, raw: dict[str, Any], config: ModelConfig, gguf_names: list[str]) -> tuple[dict[str, str], TensorProcessor]:
     """GGUF tensor name -> transformers name, and transformers' tensor processor for ``arch``."""
     import torch
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
     from transformers.modeling_gguf_pytorch_utils import TENSOR_PROCESSORS, TensorProcessor, get_gguf_hf_weights_map
 
-    processor = TENSOR_PROCESSORS.get(arch, TensorProcessor)(config=raw)
+    kind: type[TensorProcessor] = TENSOR_PROCESSORS.get(arch, TensorProcessor)
+    processor = kind(config=raw)
     kwargs = {k: v for k, v in config.items() if k != "model_type"}
     hf_config = AutoConfig.for_model(config["model_type"], **kwargs)
     with torch.device("meta"):  # names only: no parameter memory is allocated
@@ -117,14 +125,14 @@ def _name_map(arch: str, raw: dict, config: dict, gguf_names: list[str]) -> tupl
 class _TopLevel:
     """A model seen without its submodules (for ``get_gguf_hf_weights_map``)."""
 
-    def __init__(self, model):
+    def __init__(self, model: torch.nn.Module) -> None:
         self.config = model.config
         self._state = model.state_dict()
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, torch.Tensor]:
         return self._state
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, torch.nn.Module]]:
         return iter(())
 
 
@@ -140,11 +148,11 @@ class GGUFSource(TensorSource):
         self.path = path or file
         self.file = file
         self._fd: int | None = None
-        self._tensors: dict = {}
+        self._tensors: dict[str, ReaderTensor] = {}
         if not file.is_file():
             raise ModelError(f"GGUF file {file} is missing", hint="check the path")
         try:
-            self._reader = GGUFReader(str(file))
+            self._reader: GGUFReader | None = GGUFReader(str(file))
             arch = read_field(self._reader, "general.architecture")[0]
         except (ValueError, OSError, KeyError, IndexError, struct.error) as exc:
             raise _gguf_error(file, f"{type(exc).__name__}: {exc}") from exc
@@ -172,17 +180,17 @@ class GGUFSource(TensorSource):
         # every GGUF tensor is a parameter (tied embeddings are stored once)
         return self._all_elements
 
-    def _tensor(self, name: str):
-        t = self._tensors.get(name)
-        if t is None:
-            self.require(name)
-        return t
+    def _tensor(self, name: str) -> ReaderTensor:
+        if name not in self._tensors:
+            self.require(name)  # raises: the one message for a missing tensor
+        return self._tensors[name]
 
-    def _gguf_shape(self, t) -> tuple[int, ...]:
+    def _gguf_shape(self, t: ReaderTensor) -> tuple[int, ...]:
         return tuple(int(s) for s in reversed(t.shape.tolist()))  # ggml lists the fastest axis first
 
-    def _process(self, weights: np.ndarray, t) -> np.ndarray:
-        return self._processor.process(weights=weights, name=t.name, parsed_parameters={"tensors": {}}).weights
+    def _process(self, weights: np.ndarray, t: ReaderTensor) -> np.ndarray:
+        processed: np.ndarray = self._processor.process(weights=weights, name=t.name, parsed_parameters={"tensors": {}}).weights
+        return processed
 
     def _layout(self, name: str) -> _Layout:
         lay = self._layouts.get(name)
@@ -208,10 +216,12 @@ class GGUFSource(TensorSource):
     def shape(self, name: str) -> tuple[int, ...]:
         return self._layout(name).shape
 
-    def _dequant_rows(self, t, rows: np.ndarray | None) -> np.ndarray:
+    def _dequant_rows(self, t: ReaderTensor, rows: np.ndarray | None) -> np.ndarray:
         from gguf import dequantize
 
         # the reader's memmap only supplies dtype and shape; bytes come by positioned reads
+        if self._fd is None:
+            raise ModelError(f"GGUF file {self.file} was closed", hint="open the checkpoint again")
         data = read_rows(self._fd, int(t.data_offset), t.data.dtype, tuple(t.data.shape), rows, str(self.file))
         try:
             out = dequantize(data, t.tensor_type)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from neuromfa.base.errors import ModelError
-from neuromfa.ingest.source import Index, TensorSource, as_index, read_rows, select, to_float
+from neuromfa.ingest.source import Index, ModelConfig, TensorSource, as_index, read_rows, select, to_float
 
 _NP_DTYPES: dict[str, str] = {
     "F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2",
@@ -95,7 +95,7 @@ class SafetensorsSource(TensorSource):
 
     format = "safetensors"
 
-    def __init__(self, files: list[Path], *, path: Path, config: dict):
+    def __init__(self, files: list[Path], *, path: Path, config: ModelConfig):
         self.path = path
         self.config = config
         self.files = list(files)
@@ -147,7 +147,7 @@ class SafetensorsSource(TensorSource):
             return (part.astype(np.uint32) << 16).view(np.float32)
         return part if part.dtype in (np.float32, np.float64) else to_float(part)
 
-    def _take_torch(self, name: str, e: _Entry, r, c) -> np.ndarray:
+    def _take_torch(self, name: str, e: _Entry, r: np.ndarray | None, c: np.ndarray | None) -> np.ndarray:
         from safetensors import safe_open
 
         with safe_open(str(self.files[e.file]), framework="pt") as fh:

@@ -10,14 +10,18 @@ from __future__ import annotations
 import pickle
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from neuromfa.base.errors import ModelError
-from neuromfa.ingest.source import Index, TensorSource, as_index, to_float
+from neuromfa.ingest.source import Index, ModelConfig, TensorSource, as_index, to_float
+
+if TYPE_CHECKING:
+    import torch
 
 
-def _load(path: Path) -> dict:
+def _load(path: Path) -> dict[str, torch.Tensor]:
     import torch
 
     if not path.is_file():
@@ -42,22 +46,21 @@ class TorchBinSource(TensorSource):
 
     format = "pytorch"
 
-    def __init__(self, files: list[Path], *, path: Path, config: dict):
+    def __init__(self, files: list[Path], *, path: Path, config: ModelConfig):
         self.path = path
         self.config = config
         self.files = list(files)
-        self._tensors: dict = {}
+        self._tensors: dict[str, torch.Tensor] = {}
         for f in self.files:
             self._tensors.update(_load(f))
 
     def names(self) -> list[str]:
         return list(self._tensors)
 
-    def _tensor(self, name: str):
-        t = self._tensors.get(name)
-        if t is None:
-            self.require(name)
-        return t
+    def _tensor(self, name: str) -> torch.Tensor:
+        if name not in self._tensors:
+            self.require(name)  # raises: the one message for a missing tensor
+        return self._tensors[name]
 
     def shape(self, name: str) -> tuple[int, ...]:
         return tuple(self._tensor(name).shape)

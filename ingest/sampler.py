@@ -11,6 +11,7 @@ The draws depend only on the layer sizes, so every checkpoint of a model gets th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,9 +51,12 @@ class Draws:
         """Targets of block ``block``'s down projection: next block's input, or the output layer."""
         return self.input[block + 1] if block + 1 < self.blocks else self.output
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (lists of ints)."""
-        lists = lambda arrs: [a.tolist() for a in arrs]  # noqa: E731
+
+        def lists(arrs: tuple[np.ndarray, ...]) -> list[list[int]]:
+            return [a.tolist() for a in arrs]
+
         return {
             "seed": self.seed,
             "sample": self.sample,
@@ -92,14 +96,20 @@ def sample_draws(sizes: LayerSizes, blocks: int, k: int = 32, seed: int = 0, sam
         raise ConfigError(f"seed must be in [0, 2**32), got {seed}", hint="use a smaller seed base or sample number")
     rng = np.random.RandomState(seed)
     h, a, m = np.arange(sizes.hidden), np.arange(sizes.attn), np.arange(sizes.mlp)
-    inp, qkv, att, mlp = [], [], [], []
+    inp: list[np.ndarray] = []
+    qkv: list[np.ndarray] = []
+    att: list[np.ndarray] = []
+    mlp: list[np.ndarray] = []
     for _ in range(blocks):
         inp.append(rng.choice(h, k, replace=False))
         qkv.append(rng.choice(a, k, replace=False))
         att.append(rng.choice(h, k, replace=False))
         mlp.append(rng.choice(m, 2 * k, replace=False))
     out = rng.choice(h, k, replace=False)
-    as64 = lambda arrs: tuple(np.asarray(x, dtype=np.int64) for x in arrs)  # noqa: E731
+
+    def as64(arrs: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        return tuple(np.asarray(x, dtype=np.int64) for x in arrs)
+
     return Draws(seed, k, sizes, as64(inp), as64(qkv), as64(att), as64(mlp), np.asarray(out, dtype=np.int64), sample)
 
 

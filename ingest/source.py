@@ -7,12 +7,13 @@ so a weight matrix is never copied whole when a sample needs a few dozen of its 
 
 from __future__ import annotations
 
-import os
 import json
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from neuromfa.base.errors import ModelError
 _BUFFER = re.compile(r"(position_ids|masked_bias|rotary_emb\.inv_freq|\.attn\.bias)$")
 
 Index = Sequence[int] | np.ndarray | None
+ModelConfig = dict[str, Any]  # a model's configuration: config.json, or derived from GGUF metadata
 _CHUNK = 1 << 30
 
 
@@ -76,7 +78,7 @@ def read_rows(fd: int, offset: int, dtype: np.dtype, shape: tuple[int, ...], row
     for a, b in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(uniq)].tolist()):
         start, stop, pos = a * row_bytes, b * row_bytes, offset + int(uniq[a]) * row_bytes
         while start < stop:  # a single read returns at most ~2 GiB
-            got = os.preadv(fd, [flat[start : min(stop, start + _CHUNK)]], pos)
+            got = os.preadv(fd, [flat[start : min(stop, start + _CHUNK)].data], pos)
             if got <= 0:
                 raise ModelError(
                     f"{where}: tensor data ends early ({stop - start} bytes missing)",
@@ -95,7 +97,7 @@ class TensorSource(ABC):
     """
 
     path: Path
-    config: dict
+    config: ModelConfig
     format: str = ""
 
     @abstractmethod
@@ -144,17 +146,23 @@ class TensorSource(ABC):
     def close(self) -> None:  # noqa: B027 - optional for sources without open handles
         pass
 
-    def __enter__(self) -> "TensorSource":
+    def __enter__(self) -> TensorSource:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r})"
 
 
-def open_sharded(cls, index: Path, *, path: Path, config: dict) -> "TensorSource":
+class ShardedSource(Protocol):
+    """A source class opened on shard files: ``cls(files, *, path, config)``."""
+
+    def __call__(self, files: list[Path], *, path: Path, config: ModelConfig) -> TensorSource: ...
+
+
+def open_sharded(cls: ShardedSource, index: Path, *, path: Path, config: ModelConfig) -> TensorSource:
     """A sharded checkpoint described by its index file (``*.index.json``), opened with ``cls``
     (a source taking ``(files, *, path, config)``); every indexed tensor must be in its shards."""
     try:
