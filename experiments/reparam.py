@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,6 +23,9 @@ from neuromfa.experiments.rescale import rescale_attention
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.readers import load_config
 from neuromfa.schema.params import AnalysisParams
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 FACTORS = (1 / 3, 1 / 2, 2.0, 3.0)
 MODES = ("one-hop", "layered")
@@ -42,26 +46,28 @@ class ReparamRow(BaseModel):
     width: float
 
 
-def load_model(path: Path):
+def load_model(path: Path) -> PreTrainedModel:
     """The transformers model of a checkpoint folder (offline, float32, eval mode)."""
     import transformers as tf
 
     model_type = load_config(path / "config.json").get("model_type")
     auto = tf.AutoModel if model_type in ENCODERS else tf.AutoModelForCausalLM
     try:
-        return auto.from_pretrained(path, local_files_only=True, dtype=torch.float32).eval()
+        model: PreTrainedModel = auto.from_pretrained(path, local_files_only=True, dtype=torch.float32).eval()
     except (OSError, ValueError) as exc:
         raise ModelError(f"transformers cannot load {path}: {str(exc).splitlines()[0]}",
                          "pass a transformers checkpoint folder (config.json + weights)") from None
+    return model
 
 
 @torch.no_grad()
-def outputs(model, seed: int = 0) -> np.ndarray:
+def outputs(model: PreTrainedModel, seed: int = 0) -> np.ndarray:
     """The model's outputs on fixed random tokens (logits, or an encoder's last hidden state)."""
     gen = torch.Generator().manual_seed(seed)
     ids = torch.randint(0, model.config.vocab_size, (2, 16), generator=gen)
     out = model(input_ids=ids)
-    return (out.logits if hasattr(out, "logits") else out.last_hidden_state).double().numpy()
+    values: np.ndarray = (out.logits if hasattr(out, "logits") else out.last_hidden_state).double().numpy()
+    return values
 
 
 def _means(path: Path, params: AnalysisParams, samples: int, k: int) -> tuple[float, float]:

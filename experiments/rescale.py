@@ -8,10 +8,14 @@ The model computes the same logits; its weights, hence the paper's absolute band
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from neuromfa.base.errors import ModelError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 FAMILIES = ("llama", "gpt_neox", "gpt2", "bert")
 
@@ -21,8 +25,8 @@ def _scale(t: torch.Tensor | None, c: float) -> None:
         t.mul_(c)
 
 
-def _layers(model) -> Iterator:
-    base = getattr(model, "base_model", model)
+def _layers(model: PreTrainedModel) -> Iterator[Any]:  # each family's block module, read by duck typing
+    base: Any = getattr(model, "base_model", model)
     for name in ("layers", "h"):
         if hasattr(base, name):
             return iter(getattr(base, name))
@@ -32,7 +36,7 @@ def _layers(model) -> Iterator:
 
 
 @torch.no_grad()
-def rescale_attention(model, c: float):
+def rescale_attention(model: PreTrainedModel, c: float) -> PreTrainedModel:
     """Apply the rescaling in place (module docstring) and return ``model``."""
     config = getattr(model, "config", None)
     if config is None or not hasattr(config, "num_attention_heads"):
@@ -43,7 +47,8 @@ def rescale_attention(model, c: float):
         if hasattr(layer, "self_attn"):  # Llama family: separate projections (grouped KV)
             a = layer.self_attn
             for proj, f in ((a.q_proj, c), (a.k_proj, 1 / c), (a.v_proj, c)):
-                _scale(proj.weight, f), _scale(proj.bias, f)
+                _scale(proj.weight, f)
+                _scale(proj.bias, f)
             _scale(a.o_proj.weight, 1 / c)
         elif hasattr(layer, "attention") and hasattr(layer.attention, "query_key_value"):
             a = layer.attention  # GPT-NeoX: rows of query_key_value are [head][q | k | v][head_dim]
@@ -64,7 +69,8 @@ def rescale_attention(model, c: float):
         elif hasattr(layer, "attention") and hasattr(layer.attention, "self"):
             s = layer.attention.self  # BERT / RoBERTa
             for proj, f in ((s.query, c), (s.key, 1 / c), (s.value, c)):
-                _scale(proj.weight, f), _scale(proj.bias, f)
+                _scale(proj.weight, f)
+                _scale(proj.bias, f)
             _scale(layer.attention.output.dense.weight, 1 / c)
         else:
             raise ModelError(f"cannot rescale the attention of model type {family!r}",

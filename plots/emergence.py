@@ -10,16 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from neuromfa.base.errors import ConfigError
 from neuromfa.plots.figure import PlotSummary, new_figure, require_columns, save, style
 
+Panel = tuple[str, str, str, str]  # (column prefix, y label, legend label, colour)
+Handle = Artist | tuple[Artist, ...]  # a legend handle: one artist, or several drawn as one
+
 COLUMNS = ("step", "alpha0_mean", "alpha0_std", "width_mean", "width_std", "E_mean", "E_std")
 METRIC_COLUMNS = ("step", "metric", "value")
-# (column prefix, y label, legend label, colour)
-PANELS = (
+PANELS: tuple[Panel, ...] = (
     ("alpha0", "α₀ (position of the peak of f)", "α₀, mean ± std over samples", "tab:blue"),
     ("width", "width w = max α − min α", "w, mean ± std over samples", "tab:green"),
     ("E", "degree of emergence E", "E, mean ± std over samples", "tab:purple"),
@@ -68,11 +71,11 @@ def _pick_metric(metrics_df: pd.DataFrame | None, metric: str | None) -> pd.Data
         )
     series = metrics_df[metrics_df["metric"] == metric]
     series = series.assign(value=pd.to_numeric(series["value"], errors="coerce"))
-    series = series.dropna(subset=["value"]).groupby("step", as_index=False)["value"].mean()
-    return series.sort_values("step").assign(metric=metric)
+    means = series.dropna(subset=["value"]).groupby("step")["value"].mean().reset_index()
+    return means.sort_values("step").assign(metric=metric)
 
 
-def _panel(ax: Axes, steps: np.ndarray, mean: np.ndarray, std: np.ndarray, spec: tuple) -> None:
+def _panel(ax: Axes, steps: np.ndarray, mean: np.ndarray, std: np.ndarray, spec: Panel) -> None:
     _, ylabel, label, colour = spec
     ax.errorbar(steps, mean, yerr=std, color=colour, marker="o", markersize=4, capsize=3, linewidth=1.5, label=label)
     ax.set_ylabel(ylabel)
@@ -84,19 +87,19 @@ def has_null(df: pd.DataFrame) -> bool:
     return "E_null" in df and bool(pd.to_numeric(df["E_null"], errors="coerce").notna().all()) and len(df) > 0
 
 
-def _null_curves(ax: Axes, data: pd.DataFrame, steps: np.ndarray, prefix: str) -> list[tuple]:
+def _null_curves(ax: Axes, data: pd.DataFrame, steps: np.ndarray, prefix: str) -> list[tuple[Handle, str]]:
     """The null mean dashed, with a shaded band when its std is known; E_struct in the E panel.
     Returns their (legend handle, label) pairs, the band and its line as one handle."""
     mean_col, std_col, label = NULL_CURVES[prefix]
     mean = pd.to_numeric(data[mean_col], errors="coerce").to_numpy(dtype=float)
     (line,) = ax.plot(steps, mean, color=NULL_COLOUR, linestyle="--", marker="^", markersize=3.5, linewidth=1.3)
-    handle = line
+    handle: Handle = line
     if std_col is not None and std_col in data:
         std = pd.to_numeric(data[std_col], errors="coerce").to_numpy(dtype=float)
         if np.isfinite(std).any():
             band = ax.fill_between(steps, mean - std, mean + std, color=NULL_COLOUR, alpha=0.18, linewidth=0)
             handle = (band, line)
-    out = [(handle, label)]
+    out: list[tuple[Handle, str]] = [(handle, label)]
     if prefix == "E":
         struct = pd.to_numeric(data["E_struct"], errors="coerce").to_numpy(dtype=float)
         (line,) = ax.plot(steps, struct, color=STRUCT_COLOUR, linestyle="-", marker="D", markersize=3.5,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -59,7 +60,8 @@ def nfd_figure(df: pd.DataFrame) -> tuple[Figure, NfdSummary]:
                 [values[i] for i in violin_idx], positions=positions[violin_idx],
                 showmedians=True, showextrema=True, widths=0.8,
             )
-            for body in parts["bodies"]:
+            bodies: list[PolyCollection] = parts["bodies"]  # type: ignore[assignment]  # a list, whatever the stubs say
+            for body in bodies:
                 body.set_facecolor(COLOUR)
                 body.set_edgecolor("black")
                 body.set_alpha(0.5)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.colors import SymLogNorm
+from matplotlib.artist import Artist
 from matplotlib.cm import ScalarMappable
+from matplotlib.colors import SymLogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -65,7 +66,7 @@ def spectrum_figure(df: pd.DataFrame) -> tuple[Figure, SpectrumSummary]:
             alpha, f = _step_arrays(data[data["step"] == step], step)
             samples[step] = len(alpha)
             mean_alpha, mean_f, std_f = alpha.mean(axis=0), f.mean(axis=0), f.std(axis=0)
-            colour = mappable.to_rgba(step)
+            colour = mappable.to_rgba(np.asarray(step))  # (matplotlib's stubs take arrays only)
             ax.fill_between(mean_alpha, mean_f - std_f, mean_f + std_f, color=colour, alpha=0.15, linewidth=0)
             (line,) = ax.plot(mean_alpha, mean_f, color=colour, linewidth=1.5, label=f"step {step}")
             curves.append(line)
@@ -76,7 +77,7 @@ def spectrum_figure(df: pd.DataFrame) -> tuple[Figure, SpectrumSummary]:
         n = sorted(set(samples.values()))
         per_step = f"{n[0]}" if len(n) == 1 else f"{n[0]}–{n[-1]}"
         ax.set_title(f"f(α) spectra over training ({len(steps)} steps, {per_step} samples per step)")
-        handles = [curves[0]] + ([curves[-1]] if len(curves) > 1 else [])
+        handles: list[Artist] = [curves[0], *curves[1:][-1:]]  # the first and the last step
         handles.append(Patch(color="grey", alpha=0.3, label="±1 std of f over samples"))
         handles.append(Line2D([], [], color="grey", label="curve: mean over samples"))
         ax.legend(handles=handles, loc="best")
