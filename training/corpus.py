@@ -118,7 +118,7 @@ def _split(files: list[str], val_fraction: float) -> tuple[list[str], list[str]]
     return train, val
 
 
-def _read_capped(root: Path, files: list[str], cap: int, h: "hashlib._Hash") -> tuple[list[bytes], int]:
+def _read_capped(root: Path, files: list[str], cap: int, h: hashlib._Hash) -> tuple[list[bytes], int]:
     """Read files in order until ``cap`` bytes; binary and empty files are skipped. Only the
     bytes still needed are read (at least the binary probe), not whole files."""
     chunks: list[bytes] = []

@@ -24,7 +24,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -34,6 +34,9 @@ from neuromfa.base.errors import ConfigError, NotFoundError
 from neuromfa.ingest.checkpoints import METRICS_FILE  # the file ingest attaches to the Checkpoint
 from neuromfa.training.corpus import EOS_ID, PAD_ID, VOCAB_SIZE, Corpus, CorpusInfo, load_corpus
 from neuromfa.training.presets import Preset, checkpoint_steps, get_preset
+
+if TYPE_CHECKING:
+    from transformers import GPTNeoXConfig, PreTrainedModel
 
 FORMAT_VERSION = 1
 RUN_FILE = "run.json"
@@ -72,7 +75,7 @@ class RunInfo(BaseModel):
     steps: list[int]
     checkpoints: list[CheckpointInfo]
     corpus: CorpusInfo
-    config: dict
+    config: dict[str, Any]
     key: str
     cached: bool = False
     seconds: float = 0.0
@@ -85,7 +88,7 @@ def checkpoint_dir(out_dir: str | Path, step: int) -> Path:
     return Path(out_dir) / f"step{step}"
 
 
-def model_config(preset: Preset):
+def model_config(preset: Preset) -> GPTNeoXConfig:
     """The GPTNeoXConfig of a preset (byte-level vocabulary, no dropout, std 0.02 init)."""
     from transformers import GPTNeoXConfig
 
@@ -165,7 +168,7 @@ def validation_batches(corpus: Corpus, preset: Preset) -> list[torch.Tensor]:
     return list(torch.split(windows, preset.batch))
 
 
-def _loss(model, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _loss(model: PreTrainedModel, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     logits = model(input_ids=batch[:, :-1]).logits
     targets = batch[:, 1:]
     loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
@@ -173,7 +176,7 @@ def _loss(model, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def evaluate(model, batches: list[torch.Tensor]) -> dict[str, float]:
+def evaluate(model: PreTrainedModel, batches: list[torch.Tensor]) -> dict[str, float]:
     """Mean next-token cross-entropy (nats/token) and top-1 accuracy over the batches."""
     was_training = model.training
     model.eval()
@@ -202,7 +205,7 @@ def _quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _save_checkpoint(model, out_dir: Path, step: int, metrics: dict[str, float]) -> Path:
+def _save_checkpoint(model: PreTrainedModel, out_dir: Path, step: int, metrics: dict[str, float]) -> Path:
     final = checkpoint_dir(out_dir, step)
     tmp = out_dir / f".step{step}.tmp"
     if tmp.exists():
@@ -216,13 +219,13 @@ def _save_checkpoint(model, out_dir: Path, step: int, metrics: dict[str, float])
     return final
 
 
-def _save_resume(model, optimizer, out_dir: Path, step: int, key: str) -> None:
+def _save_resume(model: PreTrainedModel, optimizer: torch.optim.Optimizer, out_dir: Path, step: int, key: str) -> None:
     tmp = out_dir / (RESUME_FILE + ".tmp")
     torch.save({"step": step, "key": key, "model": model.state_dict(), "optimizer": optimizer.state_dict()}, tmp)
     os.replace(tmp, out_dir / RESUME_FILE)
 
 
-def _write_json(path: Path, data: dict) -> None:
+def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
     os.replace(tmp, path)
@@ -254,14 +257,15 @@ def _clear_run(out_dir: Path) -> None:
         (out_dir / name).unlink(missing_ok=True)
 
 
-def _read_run_json(out_dir: Path) -> dict | None:
+def _read_run_json(out_dir: Path) -> dict[str, Any] | None:
     path = out_dir / RUN_FILE
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        run: dict[str, Any] = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None  # a torn file from a killed writer: treat as no run
+    return run
 
 
 def load_run(out_dir: str | Path) -> RunInfo:
@@ -368,7 +372,8 @@ def _transformers_version() -> str:
     return transformers.__version__
 
 
-def _train(out_dir: Path, spec: Preset, data: Corpus, seed: int, key: str, steps: list[int], config, progress) -> None:
+def _train(out_dir: Path, spec: Preset, data: Corpus, seed: int, key: str, steps: list[int], config: GPTNeoXConfig,
+           progress: ProgressFn | None) -> None:
     from transformers import GPTNeoXForCausalLM
 
     schedule = set(steps)
@@ -405,7 +410,7 @@ def _train(out_dir: Path, spec: Preset, data: Corpus, seed: int, key: str, steps
                 progress(TrainProgress(step=step + 1, total=spec.steps, phase="train"))
 
 
-def _resume(model, optimizer, out_dir: Path, key: str) -> int:
+def _resume(model: PreTrainedModel, optimizer: torch.optim.Optimizer, out_dir: Path, key: str) -> int:
     """Load the last checkpoint's state if it belongs to this run and return its step (else 0).
     Checkpoints after that step are dropped: a killed run may have renamed one before it
     saved the state, and every later checkpoint is redone anyway."""
