@@ -165,7 +165,8 @@ class LocalExecutor:
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(jids)), mp_context=_pool_context(),
                                    initializer=_pool_process_init, initargs=(me.pid, me.create_time()))
         # CPython's pid -> Process map of the pool (shutdown drops the attribute, not the map)
-        processes: dict = getattr(pool, "_processes", None) or {}
+        processes = getattr(pool, "_processes", None)
+        processes = processes if isinstance(processes, dict) else {}
         clean = False
         try:
             futures: dict[Future, str] = {pool.submit(run_in_process, jid, self.settings): jid for jid in jids}

@@ -1,22 +1,31 @@
-"""Helpers for the job tests: real fixture graphs written to the test database."""
+"""Helpers for the job tests: real fixture graphs (and larger synthetic ones, for jobs that take
+seconds) written to the test database, and `neuromfa` subprocesses."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import queue
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, graph_id
 from neuromfa.schema.snin import SNIN
+from neuromfa.store.graphs import GraphRepository
+from neuromfa.store.models import ModelRepository
 
 FIXTURE = Path(__file__).parent / "fixtures" / "neox-h64-l2"
+SYNTH = Path(__file__).parents[1] / "benchmarks" / "analysis" / "synth.py"
+CLI = [sys.executable, "-m", "neuromfa.cli"]  # the `neuromfa` command
 
 
 def store_graph(store, snin: SNIN, model: str, step: int, sample: int, k: int = 32,
                 metrics: dict | None = None) -> str:
     """Write ``snin`` as graph (model, step, sample); returns its gid."""
-from neuromfa.store.graphs import GraphRepository
-from neuromfa.store.models import ModelRepository
     meta = snin.meta
     gid = graph_id(model, step, sample, k)
     ModelRepository(store).ensure(ModelRecord(name=model, arch=meta["arch"], hidden=meta["hidden"],
@@ -54,7 +63,74 @@ def count(store, query: str) -> int:
 
 def settings_for(graph_server, store):
     """DatabaseSettings naming the test database (what executors hand to their processes)."""
-    from neuromfa.settings import DatabaseSettings
+    from neuromfa.base.settings import DatabaseSettings
 
     return DatabaseSettings(uri=graph_server.uri, username=graph_server.username,
                             password=graph_server.password, database=store.database)
+
+
+def store_pythia_shaped(store, model: str = "big", steps=(0,), samples=(0,), hidden: int = 768,
+                        blocks: int = 12, k: int = 32) -> list[str]:
+    """Pythia-160M-shaped SNINs with N(0, 0.02) weights (benchmarks/analysis/synth.py), as
+    graphs (model, step, sample): about 123,000 synapses each, a shortest-path job of seconds.
+    Returns their gids."""
+    spec = importlib.util.spec_from_file_location("neuromfa_bench_synth", SYNTH)
+    synth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(synth)
+    gids = []
+    for sample in samples:
+        snin = synth.pythia_like_snin(hidden, blocks, k, seed=sample)
+        snin.meta.update(arch="gpt_neox", hidden=hidden, blocks=blocks, params=0, source="synthetic")
+        gids += [store_graph(store, snin, model, step, sample, k) for step in steps]
+    return gids
+
+
+class Proc:
+    """A `neuromfa` subprocess whose stdout and stderr lines are collected as they come."""
+
+    def __init__(self, args: list[str], env: dict[str, str]):
+        self.popen = subprocess.Popen([*CLI, *args], env=env, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.out: list[str] = []
+        self.err: list[str] = []
+        for stream, sink in ((self.popen.stdout, self.out), (self.popen.stderr, self.err)):
+            threading.Thread(target=self._pump, args=(stream, sink), daemon=True).start()
+
+    def _pump(self, stream, sink: list[str]) -> None:
+        for line in stream:
+            sink.append(line)
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = 120.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                if self.popen.poll() is not None and self.lines.empty():
+                    break
+                continue
+            if text in line:
+                return line
+        raise AssertionError(f"no line with {text!r}; stdout={''.join(self.out)} stderr={''.join(self.err)}")
+
+    def finish(self, timeout: float = 120.0) -> int:
+        rc = self.popen.wait(timeout)
+        time.sleep(0.2)  # let the pump threads drain
+        return rc
+
+    def output(self) -> str:
+        return "".join(self.out) + "".join(self.err)
+
+
+def wait_until(predicate, timeout: float = 120.0, what: str = "condition", every: float = 0.3):
+    """Poll ``predicate`` until it returns something truthy (returned), or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)

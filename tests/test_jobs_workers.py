@@ -4,15 +4,11 @@ cancelled during the write-back, two workers sharing a queue; and the Ray execut
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 
-from jobs_helpers import COUNT_ANALYSES, COUNT_MEASURED, count, settings_for, store_fixture
+from jobs_helpers import COUNT_ANALYSES, COUNT_MEASURED, Proc, count, settings_for, store_fixture, wait_until
 
 from neuromfa import api
 from neuromfa.analysis import jobs, worker
@@ -20,52 +16,7 @@ from neuromfa.analysis.writeback import PAUSE_ENV
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
 
-CLI = [sys.executable, "-m", "neuromfa.cli"]  # the `neuromfa` command
 GID = graph_id("neox", 0, 0, 32)
-
-
-class Proc:
-    """A `neuromfa` subprocess whose stdout and stderr lines are collected as they come."""
-
-    def __init__(self, args: list[str], env: dict[str, str]):
-        self.popen = subprocess.Popen([*CLI, *args], env=env, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.out: list[str] = []
-        self.err: list[str] = []
-        for stream, sink in ((self.popen.stdout, self.out), (self.popen.stderr, self.err)):
-            threading.Thread(target=self._pump, args=(stream, sink), daemon=True).start()
-
-    def _pump(self, stream, sink: list[str]) -> None:
-        for line in stream:
-            sink.append(line)
-            self.lines.put(line)
-
-    def wait_for(self, text: str, timeout: float = 120.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.5)
-            except queue.Empty:
-                if self.popen.poll() is not None and self.lines.empty():
-                    break
-                continue
-            if text in line:
-                return line
-        raise AssertionError(f"no line with {text!r}; stdout={''.join(self.out)} stderr={''.join(self.err)}")
-
-    def finish(self, timeout: float = 120.0) -> int:
-        rc = self.popen.wait(timeout)
-        time.sleep(0.2)  # let the pump threads drain
-        return rc
-
-
-def wait_until(predicate, timeout: float = 120.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
 
 
 def test_worker_killed_during_write_back_leaves_nothing(store, db_env):
