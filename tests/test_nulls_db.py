@@ -27,6 +27,7 @@ from neuromfa.experiments.rescale import rescale_attention
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.snin import SNIN
+from neuromfa.store.graphs import GraphRepository
 from neuromfa.training.train_example import train_example
 
 K = 8
@@ -121,7 +122,7 @@ def test_emergence_gives_e_null_and_keeps_e(store, graph_server, db_env, run_dir
     rng = np.random.default_rng(12345)
     params = AnalysisParams(mode="one-hop", min_mass=3)
     for r in rows:
-        snin = pull_snin(store, r["gid"])
+        snin = GraphRepository(store).pull(r["gid"])
         draws = [analyze_snin(SNIN(**{**snin.__dict__, "w": independent_shuffle(snin, rng)}), params).spectrum
                  for _ in range(5)]
         a0 = np.mean([d.alpha0 for d in draws])
