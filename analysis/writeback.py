@@ -46,7 +46,7 @@ def measured_rows(snin: SNIN, gid: str, out: EngineOutput) -> list[MeasuredRow]:
     if len(out.nfd) != snin.n_nodes:
         raise AnalysisError(f"engine returned {len(out.nfd)} node values for {snin.n_nodes} nodes of {gid}")
     uids = [neuron_uid(gid, layer, index) for layer, index in zip(snin.layer.tolist(), snin.index.tolist())]
-    nfd = np.where(np.isnan(out.nfd), None, out.nfd).tolist()  # NaN -> null (ineligible)
+    nfd = out.nfd_or_none()  # NaN -> null (ineligible)
     mass = np.asarray(out.mass_T, dtype=np.int64).tolist()
     return [{"uid": u, "nfd": v, "mass": m} for u, v, m in zip(uids, nfd, mass)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any, cast
 
 import pandas as pd
 
@@ -28,7 +29,7 @@ def graphs_of(store: NamedStore, model: str, steps: Sequence[int] | None = None,
     return GraphRepository(store).of_model(model, steps, samples)
 
 
-def _r2_min(r2) -> float | None:
+def _r2_min(r2: Sequence[float | None] | None) -> float | None:
     vals = [v for v in (r2 or []) if v is not None and math.isfinite(v)]
     return min(vals) if vals else None
 
@@ -84,9 +85,9 @@ def checkpoint_metrics(store: NamedStore, model: str) -> pd.DataFrame:
 NULL_FIELDS = ("null_alpha0_mean", "null_width_mean", "alpha0_z", "width_z")
 
 
-def _nulls_of(row) -> dict[str, float | None]:
+def _nulls_of(row: Any) -> dict[str, float | None]:
     """The null-model fields of one results row (None where absent or NaN)."""
-    out = {}
+    out: dict[str, float | None] = {}
     for name in NULL_FIELDS:
         v = getattr(row, name, None)
         out[name] = None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
@@ -100,10 +101,11 @@ def _null_stds(res: pd.DataFrame) -> dict[int, dict[str, float | None]]:
     kept = res[res["passed_filter"].astype(bool)]
     out: dict[int, dict[str, float | None]] = {}
     for step, group in kept.groupby("step"):
-        out[int(step)] = {}
+        step = int(cast(int, step))
+        out[step] = {}
         for field, name in (("null_alpha0_std", "alpha0_null_std"), ("null_width_std", "width_null_std")):
             vals = pd.to_numeric(group[field], errors="coerce")
-            out[int(step)][name] = float(vals.mean()) if vals.notna().all() else None
+            out[step][name] = float(vals.mean()) if vals.notna().all() else None
     return out
 
 
