@@ -24,12 +24,12 @@ import math
 import re
 from difflib import get_close_matches
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from neuromfa.base.errors import ConfigError
+from neuromfa.store.statements import package_files
 
 ParamType = Literal["int", "float", "str", "bool"]
 Value = int | float | str | bool | None
@@ -293,11 +293,8 @@ def parse_query(source: str, origin: str = "<query>") -> QueryInfo:
 
 @lru_cache(maxsize=1)
 def _library() -> dict[str, QueryInfo]:
-    folder = resources.files("neuromfa.queries")
     found: dict[str, QueryInfo] = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".cypher"):
-            continue
+    for entry in package_files("neuromfa.queries"):
         info = parse_query(entry.read_text(), origin=f"queries/{entry.name}")
         if f"{info.name}.cypher" != entry.name:
             raise ValueError(f"queries/{entry.name}: header name {info.name!r} differs from the file name")

@@ -5,22 +5,15 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
+from neuromfa.store.statements import file_statements
+
 SCHEMA_FILES = ("constraints.cypher", "indexes.cypher")
-
-
-def split_statements(text: str) -> list[str]:
-    """Statements of a .cypher file: `//` comment lines dropped, split on ';'."""
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("//")]
-    return [" ".join(part.split()) for part in "\n".join(lines).split(";") if part.strip()]
 
 
 @lru_cache(maxsize=None)
 def _load() -> tuple[str, ...]:
     pkg = resources.files("neuromfa.schema")
-    out: list[str] = []
-    for name in SCHEMA_FILES:
-        out.extend(split_statements(pkg.joinpath(name).read_text()))
-    return tuple(out)
+    return tuple(s for name in SCHEMA_FILES for s in file_statements(pkg.joinpath(name)))
 
 
 def schema_statements() -> list[str]:

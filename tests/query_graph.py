@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuromfa.store.connection import Store
+from neuromfa.store.statements import file_statements
 
 FIXTURE = Path(__file__).parent / "fixtures" / "query_graph.cypher"
 
@@ -21,19 +22,7 @@ A1_SP = G1 + "#shortest-path-c"
 
 def statements() -> list[str]:
     """The fixture's statements (comment lines dropped, split at a ';' ending a line)."""
-    out: list[str] = []
-    current: list[str] = []
-    for line in FIXTURE.read_text().splitlines():
-        if line.lstrip().startswith("//"):
-            continue
-        current.append(line)
-        if line.rstrip().endswith(";"):
-            out.append("\n".join(current).rstrip().rstrip(";").strip())
-            current = []
-    tail = "\n".join(current).strip()
-    if tail:
-        out.append(tail)
-    return [s for s in out if s]
+    return file_statements(FIXTURE)
 
 
 def load(store: Store) -> None:
