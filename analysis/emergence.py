@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import numpy as np
 
 from neuromfa.analysis.results import CheckpointSummary, EmergencePoint, SampleValue
-from neuromfa.base.errors import AnalysisError, ConfigError
+from neuromfa.base.errors import AnalysisError, ConfigError, param
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +88,7 @@ def _e(alpha0_ref: float, width_ref: float, alpha0: float, width: float, where: 
     if width_ref == 0:
         raise AnalysisError(
             f"the reference width w(t0) is 0 ({where}); E(t) = w(t)/w(t0) * ln(...) is undefined",
-            "choose another reference step (--reference-step)",
+            f"choose another reference step ({param('reference_step')})",
         )
     if alpha0_ref <= 0 or alpha0 <= 0:
         raise AnalysisError(f"alpha_0 must be positive for ln(alpha_0(t0)/alpha_0(t)) ({where})", "check the analyses of these checkpoints")

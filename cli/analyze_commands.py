@@ -6,17 +6,15 @@ import enum
 from typing import Optional, get_args
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from neuromfa import api
-from neuromfa.analysis.worker import JobOutcome
 from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD, check_workers, max_workers
+from neuromfa.cli.console import console, err_console
+from neuromfa.jobs.executors import EXECUTORS
+from neuromfa.jobs.worker import JobOutcome
 from neuromfa.schema.params import Band, NullModel, Structural
 from neuromfa.schema.records import MODES
-
-console = Console(highlight=False, soft_wrap=True, markup=False)  # names and errors are never markup
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 # typer's choices, with their values unpacked from the schema's Literals (defined there once;
@@ -38,8 +36,7 @@ class NullChoice(str, enum.Enum):
 
 
 class ExecutorChoice(str, enum.Enum):
-    local = "local"
-    ray = "ray"
+    local, ray = EXECUTORS
 
 
 def analyze(

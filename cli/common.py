@@ -6,11 +6,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from rich.console import Console
-
+from neuromfa.cli.console import err_console
 from neuromfa.store.connection import Store, open_store
-
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 @contextlib.contextmanager

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
 from neuromfa.base.errors import DatabaseError
 from neuromfa.base.settings import redact_uri
+from neuromfa.cli.console import console, err_console
 from neuromfa.store.connection import database_settings, open_store
 from neuromfa.store.server import READER_USER, LocalServer, State
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 db_app = typer.Typer(
     help="Manage the local graph server (used when NEO4J_URI is not set) and the schema.",

@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from neuromfa.cli.common import cli_store, err_console
+from neuromfa.cli.common import cli_store
+from neuromfa.cli.console import console, err_console
 from neuromfa.base.limits import MAX_K, MAX_SAMPLES, check_neurons, check_samples, check_workers, max_workers
 
-console = Console(highlight=False)
 
 
 def _pm(mean, std) -> str:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from neuromfa import api
 from neuromfa.analysis import jobs as jobs_db
@@ -17,10 +16,9 @@ from neuromfa.analysis.jobs import ACTIVE, FINISHED, HEARTBEAT_S, MAX_LIST_LIMIT
 from neuromfa.analysis.worker import JobOutcome, worker_loop
 from neuromfa.cli.common import cli_store
 from neuromfa.cli.output import Format, emit
+from neuromfa.cli.console import console, err_console
 from neuromfa.base.errors import ConfigError
 
-console = Console(highlight=False, soft_wrap=True, markup=False)  # names and errors are never markup
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 jobs_app = typer.Typer(help="List, show, cancel and retry analysis jobs.", no_args_is_help=True)
 

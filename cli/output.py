@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from neuromfa.cli.console import console
 from neuromfa.queries.export import Format, render
 from neuromfa.queries.runner import QueryResult
 
@@ -18,4 +19,5 @@ def emit(rows: list[dict] | pd.DataFrame, fmt: Format | str = Format.table, *, t
     """Render ``rows`` in ``fmt``; to ``out`` when given (Parquet needs it), else to stdout."""
     df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     values = df.astype(object).where(df.notna(), None).to_numpy().tolist()
-    render(QueryResult(columns=[str(c) for c in df.columns], rows=values), Format(fmt), out=out, title=title)
+    render(QueryResult(columns=[str(c) for c in df.columns], rows=values), Format(fmt), out=out, title=title,
+           console=console)

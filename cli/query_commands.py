@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from neuromfa.base.errors import ConfigError
+from neuromfa.cli.console import console, err_console
 from neuromfa.queries.export import Format, render
 from neuromfa.queries.library import (
     QueryInfo,
@@ -23,9 +22,6 @@ from neuromfa.queries.library import (
 )
 from neuromfa.queries.runner import QueryResult, execute, refuse_write_clauses, run_named
 from neuromfa.store.connection import open_store
-
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
 
 
 def _library_table() -> Table:
@@ -42,7 +38,7 @@ def _library_table() -> Table:
 
 
 def _query_details(info: QueryInfo) -> None:
-    console.print(f"[bold]{info.name}[/]: {escape(info.description)}")
+    console.print(Text.assemble((info.name, "bold"), f": {info.description}"))
     table = Table(show_header=True, box=None, pad_edge=False)
     for column in ("parameter", "type", "default", "description"):
         table.add_column(column, overflow="fold")
@@ -54,8 +50,8 @@ def _query_details(info: QueryInfo) -> None:
         console.print(table)
     console.print(f"returns: {', '.join(info.returns)}")
     for note in info.notes:
-        console.print(f"note: {escape(note)}")
-    console.print(f"example: {escape(info.example)}")
+        console.print(f"note: {note}")
+    console.print(f"example: {info.example}")
 
 
 def _list(name: Optional[str], fmt: Format, out: Optional[Path]) -> None:
@@ -68,7 +64,7 @@ def _list(name: Optional[str], fmt: Format, out: Optional[Path]) -> None:
     rows = [[q.name, q.description, [p.model_dump() for p in q.params], list(q.returns), q.example]
             for q in list_queries()]
     render(QueryResult(["name", "description", "params", "returns", "example"], rows), fmt, out=out,
-           title="named queries")
+           title="named queries", console=console)
 
 
 def _statement_text(cypher: str) -> str:

@@ -7,15 +7,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from neuromfa import api
 from neuromfa.cli.analyze_commands import BandChoice, ModeChoice, NullChoice
+from neuromfa.cli.console import err_console
 from neuromfa.cli.output import Format, emit
 from neuromfa.base.errors import ConfigError
 from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_THRESHOLD, check_workers, max_workers
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 THRESHOLD_HELP = (f"Thresholds T, comma-separated (repeatable), e.g. 50,150,500; each finite, "
                   f"1 < T <= {MAX_THRESHOLD:,.0f}.")

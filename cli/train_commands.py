@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from neuromfa.cli.console import console
 from neuromfa.training.presets import PRESETS
 
 if TYPE_CHECKING:
     from neuromfa.training.train_example import RunInfo, TrainProgress
-
-console = Console(highlight=False, soft_wrap=True)
 
 
 def _print_run(info: RunInfo) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from neuromfa.base.errors import NotFoundError
+from neuromfa.base.errors import NotFoundError, action
 from neuromfa.store.models import ModelRepository
 from neuromfa.store.named import NamedStore
 from neuromfa.training.metrics_file import MetricRow, read_metrics_file
@@ -27,7 +27,7 @@ def attach_metrics(store: NamedStore, model: str, rows: list[MetricRow]) -> Metr
     current = {c.step: c.metrics for c in repo.checkpoint_metrics(model)}
     if not current:
         raise NotFoundError(f"model {model!r} has no stored checkpoints",
-                            f"ingest it first (`neuromfa ingest PATH --name {model}`)")
+                            f"ingest it first ({action('ingest', path=None, name=model)})")
     merged: dict[int, dict[str, float]] = {}
     for r in rows:
         if r.step in current:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from neuromfa.base.errors import ConfigError
+from neuromfa.base.errors import ConfigError, param
 from neuromfa.base.limits import MAX_SAMPLES, MAX_SEED, check_neurons, check_range, check_samples
 from neuromfa.ingest.adapters import adapter_for
 from neuromfa.ingest.build import build_snin
@@ -57,7 +57,7 @@ def sample_list(samples: int | Sequence[int]) -> list[int]:
         return list(range(check_samples(samples)))
     picked = sorted(set(int(s) for s in samples))
     if not picked or min(picked) < 0 or max(picked) >= MAX_SEED:
-        raise ConfigError(f"samples must be a positive count or sample numbers from 0 to 2**32 - 1, got {samples!r}")
+        raise ConfigError(f"{param('samples')} must be a positive count or sample numbers from 0 to 2**32 - 1, got {samples!r}")
     if len(picked) > MAX_SAMPLES:
         raise ConfigError(f"{len(picked)} samples requested, at most {MAX_SAMPLES} are allowed",
                           "ingest fewer samples per call")
@@ -70,8 +70,8 @@ def check_ingest(name: str, samples: int | Sequence[int], k: int, seed_base: int
     check_name(name)
     check_neurons(k)
     picked = sample_list(samples)
-    check_range("--seed-base", seed_base, 0, MAX_SEED - 1 - picked[-1],
-                f"seeds are seed-base + sample and must stay below 2**32 ({MAX_SEED})")
+    check_range("seed_base", seed_base, 0, MAX_SEED - 1 - picked[-1],
+                f"seeds are seed_base + sample and must stay below 2**32 ({MAX_SEED})")
     return picked
 
 
@@ -79,11 +79,11 @@ def check_sampling(store: NamedStore, name: str, k: int, seed_base: int) -> None
     """One k and one seed base per model name: the analyses and tables of a model compare the
     same neurons across checkpoints, and a graph's gid does not hold its seed base."""
     used = ModelRepository(store).sampling(name)
-    for what, value, stored in (("--neurons (k)", k, used.ks), ("--seed-base", seed_base, used.seed_bases)):
+    for what, value, stored in (("k", k, used.ks), ("seed_base", seed_base, used.seed_bases)):
         if stored and stored != [value]:
             raise ConfigError(
-                f"model {name!r} is stored with {what} {', '.join(map(str, sorted(stored)))}, not {value}",
-                f"ingest with {what.split()[0]} {stored[0]}, or under another --name",
+                f"model {name!r} is stored with {param(what)} {', '.join(map(str, sorted(stored)))}, not {value}",
+                f"ingest with {param(what, stored[0])}, or under another {param('name')}", param=what,
             )
 
 

@@ -29,7 +29,7 @@ from neuromfa.analysis.jobs import JobInfo
 from neuromfa.analysis.sweep import SweepResult, sign_warning, sweep_row
 from neuromfa.analysis.worker import JobOutcome, worker_loop
 from neuromfa.ingest.pipeline import IngestReport, ingest_path
-from neuromfa.base.errors import AnalysisError, ConfigError
+from neuromfa.base.errors import AnalysisError, ConfigError, action, param
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.base.settings import DatabaseSettings
 from neuromfa.results.tables import checkpoint_metrics, emergence_frame, graphs_of, results_frame
@@ -130,8 +130,8 @@ def analyze(
     """
     if params is None:
         if null_samples is not None and null in (None, "none"):
-            raise ConfigError("null_samples is set but no null model is chosen",
-                              "add --null shuffle or --null gaussian (Python: null=...)")
+            raise ConfigError(f"{param('null_samples')} is set but no null model is chosen",
+                              f"add {param('null', 'shuffle')} or {param('null', 'gaussian')}", param="null")
         params = _jobs.parse_params(mode=mode, threshold=threshold, q_min=q_min, q_max=q_max, q_step=q_step,
                                     min_mass=min_mass, filter=filter, structural=structural, band=band,
                                     null=null, null_samples=null_samples)
@@ -207,10 +207,11 @@ def _sweep_params(thresholds: float | Sequence[float], values: dict) -> list[Ana
     """One parameter set per threshold, increasing; every value checked before any job runs."""
     thresholds = [thresholds] if isinstance(thresholds, (int, float)) else list(thresholds)
     if not thresholds:
-        raise ConfigError("the sweep needs at least one threshold", "e.g. --threshold 50,150,500")
+        raise ConfigError("the sweep needs at least one threshold", f"pass {param('thresholds')}, e.g. 50, 150 and 500",
+                          param="thresholds")
     if values.get("null_samples") is not None and values.get("null") in (None, "none"):
-        raise ConfigError("null_samples is set but no null model is chosen",
-                          "add --null shuffle or --null gaussian (Python: null=...)")
+        raise ConfigError(f"{param('null_samples')} is set but no null model is chosen",
+                          f"add {param('null', 'shuffle')} or {param('null', 'gaussian')}", param="null")
     params = [_jobs.parse_params(threshold=t, **values) for t in thresholds]
     params.sort(key=lambda p: p.threshold)
     repeated = sorted({p.threshold for p in params if sum(q.threshold == p.threshold for q in params) > 1})
@@ -252,7 +253,7 @@ def sweep(
         if bad:
             raise AnalysisError(f"{len(bad)} of {len(report.outcomes)} analysis job(s) at T={p.threshold:g} "
                                 f"did not finish ({bad[0].status}: {bad[0].error or 'no error text'})",
-                                "see `neuromfa jobs list --status failed`, fix the cause and run the sweep again")
+                                f"see {action('jobs', status='failed')}, fix the cause and run the sweep again")
     with open_store(settings, notify=notify) as st:
         metrics = [c for c in checkpoint_metrics(st, model).columns if c != "step"]
         rows = [sweep_row(p, emergence_frame(st, model, reference_step=reference_step, params=p), metrics)

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from neuromfa.analysis.emergence import spearman_with
 from neuromfa.analysis.sweep import spearman_rho
-from neuromfa.base.errors import ConfigError, NeuromfaError, NotFoundError
+from neuromfa.base.errors import ConfigError, NeuromfaError, NotFoundError, action, param
 from neuromfa.plots.data import emergence_and_metrics, nfd_frame, spectra_frame
 from neuromfa.plots.emergence import emergence_figure, has_null
 from neuromfa.plots.nfd import nfd_figure
@@ -66,7 +66,7 @@ def model_summary(store, model: str) -> dict:
     rows = run_query("model-summary", store=store, model=model)
     if rows.empty:
         raise NotFoundError(f"no model {model!r} in the database",
-                            "`neuromfa query model-summary` lists the stored models")
+                            f"{action('query', name='model-summary')} lists the stored models")
     summary = rows.iloc[0].to_dict()
     stored = ModelRepository(store).get(model)
     summary["source"] = stored.source if stored else None
@@ -309,6 +309,6 @@ def write_report(store, model: str, out_dir: str | Path, mode: str | None = "sho
         path.write_text(page_html(f"NeuroMFA report: {model}", _generated(), page.sections), encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot write the report to {path}: {exc.strerror or exc}",
-                          "choose a writable --out folder") from None
+                          f"choose a writable {param('out')} folder", param="out") from None
     return ReportInfo(path=path, model=model, mode=mode, steps=steps, tables=page.tables,
                       figures=page.figures, notes=page.notes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from neuromfa.base.errors import AnalysisError
+from neuromfa.base.errors import AnalysisError, action
 from neuromfa.results.tables import checkpoint_metrics, current_per_graph, emergence_frame, graphs_of
 from neuromfa.store.analyses import AnalysisRepository
 from neuromfa.store.named import NamedStore
@@ -17,7 +17,7 @@ def current_analyses(store: NamedStore, model: str, mode: str | None) -> pd.Data
     if df.empty:
         graphs_of(store, model)  # an unknown model says so first
         raise AnalysisError(f"model {model!r} has no analysis{f' in {mode} mode' if mode else ''} to plot",
-                            f"run `neuromfa analyze --model {model}` first")
+                            f"analyse it first ({action('analyze', model=model)})")
     return current_per_graph(df).sort_values(["step", "sample"]).reset_index(drop=True)
 
 

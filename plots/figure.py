@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.typing import RcKeyType
 from pydantic import BaseModel
 
-from neuromfa.base.errors import ConfigError
+from neuromfa.base.errors import ConfigError, param
 
 STYLE: dict[RcKeyType, Any] = {
     "font.size": 10,
@@ -70,7 +70,7 @@ def check_output_dir(out_path: str | Path) -> list[Path]:
         raise ConfigError(
             f"cannot write {paths[0].name}: the folder {folder} does not exist"
             if not folder.exists() else f"cannot write {paths[0].name}: {folder} is not a folder",
-            "create the folder first or pass --out in an existing one",
+            f"create the folder first or pass {param('out')} in an existing one", param="out",
         )
     return paths
 

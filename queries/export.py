@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from neuromfa.base.errors import ConfigError
+from neuromfa.base.errors import ConfigError, param
 from neuromfa.queries.runner import QueryResult
 
 
@@ -142,14 +142,15 @@ def render(result: QueryResult, fmt: Format, *, out: Path | None = None, title: 
         _render(result, fmt, out=out, title=title, console=console)
     except OSError as exc:
         raise ConfigError(f"cannot write {out}: {exc.strerror or exc}",
-                          hint="check the --out path and its folder") from None
+                          hint=f"check {param('out')} and its folder") from None
 
 
 def _render(result: QueryResult, fmt: Format, *, out: Path | None, title: str | None,
             console: Console | None) -> None:
     if fmt is Format.parquet:
         if out is None:
-            raise ConfigError("--format parquet writes a file", hint="add --out FILE.parquet")
+            raise ConfigError(f"{param('fmt', 'parquet')} writes a file", hint=f"add {param('out', 'FILE.parquet')}",
+                              param="out")
         write_parquet(result, out)
         return
     if fmt is Format.table:

@@ -28,7 +28,7 @@ from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from neuromfa.base.errors import ConfigError
+from neuromfa.base.errors import ConfigError, action, param
 from neuromfa.store.statements import package_files
 
 ParamType = Literal["int", "float", "str", "bool"]
@@ -314,7 +314,7 @@ def get_query(name: str) -> QueryInfo:
         return library[name]
     except KeyError:
         close = get_close_matches(name, library, n=3)
-        hint = f"did you mean {' or '.join(close)}?" if close else "see `neuromfa query --list`"
+        hint = f"did you mean {' or '.join(close)}?" if close else f"see {action('list_queries')}"
         raise ConfigError(f"no named query {name!r}", hint=hint) from None
 
 
@@ -330,7 +330,8 @@ def bind_params(info: QueryInfo, given: Mapping[str, Any]) -> dict[str, Value]:
         elif p.required:
             raise ConfigError(
                 f"query {info.name!r} needs parameter {p.name!r} ({p.type})",
-                hint=f"add --param {p.name}=... ({p.description})" if p.description else None,
+                hint=f"add {param('params.' + p.name, None)} ({p.description})" if p.description else None,
+                param=p.name,
             )
         else:
             bound[p.name] = p.default
@@ -344,9 +345,9 @@ def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"bad --param {item!r}", hint="write --param name=value")
+            raise ConfigError(f"bad query parameter {item!r}", hint=f"write {param('params.name', 'value')}")
         if key in out:
-            raise ConfigError(f"--param {key} given twice")
+            raise ConfigError(f"{param('params.' + key)} given twice", param=key)
         out[key] = value
     return out
 

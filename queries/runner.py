@@ -33,11 +33,11 @@ import neo4j.graph
 import pandas as pd
 from neo4j.exceptions import DriverError, Neo4jError
 
-from neuromfa.base.errors import DatabaseError
+from neuromfa.base.errors import DatabaseError, action, param
 from neuromfa.queries.library import QueryInfo, bind_params, get_query
 from neuromfa.store.connection import Store, open_store, translate
 
-WRITE_HINT = "add --write (Python: write=True) to run statements that change the database"
+WRITE_HINT = f"add {param('write', True)} to run statements that change the database"
 
 # Clause keywords that change data or schema. Matched as whole words outside strings, comments
 # and `quoted names`, and not as property keys (n.set), labels (:Create) or map keys ({set: 1}).
@@ -212,8 +212,8 @@ def statement_error(exc: Neo4jError, text: str, *, named: str | None = None) -> 
     where = _offending_line(text, exc.message or "")
     at = f" (line {where[0]}: {where[1].strip()})" if where else ""
     what = f"query {named!r}" if named else "the statement"
-    hint = ("check its parameters (neuromfa query --list shows their types)" if named
-            else "fix the Cypher; values belong in --param name=value, used as $name")
+    hint = (f"check its parameters ({action('list_queries')} shows their types)" if named
+            else f"fix the Cypher; values belong in {param('params.name', 'value')}, used as $name")
     return DatabaseError(f"the graph database rejected {what}: {message}{at}", hint=hint)
 
 
@@ -299,7 +299,7 @@ def _reading_store(store: Store, named: str | None) -> Store:
     raise DatabaseError(
         f"the graph server at {store.uri} is ArcadeDB, which ignores read-only sessions, and "
         f"no read-only user is configured for it", hint="set NEO4J_READ_USERNAME and "
-        "NEO4J_READ_PASSWORD to a user of a read-only group, or add --write")
+        f"NEO4J_READ_PASSWORD to a user of a read-only group, or add {param('write', True)}")
 
 
 def run_named(info: QueryInfo, params: Mapping[str, Any],

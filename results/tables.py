@@ -10,7 +10,7 @@ import pandas as pd
 
 from neuromfa.analysis.emergence import emergence, summarize_checkpoints
 from neuromfa.analysis.results import SampleValue
-from neuromfa.base.errors import AnalysisError, ConfigError
+from neuromfa.base.errors import AnalysisError, ConfigError, action, param
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.store.analyses import AnalysisRepository
 from neuromfa.store.graphs import GraphRepository, GraphSummary
@@ -120,7 +120,7 @@ def _of_params(store: NamedStore, model: str, mode: str | None, params: Analysis
     if res.empty:
         raise AnalysisError(f"model {model!r} has no {params.mode} analysis with T={params.threshold:g}, "
                             f"band {params.band}, null {params.null} (parameter key {params.key()})",
-                            f"run `neuromfa analyze --model {model}` with those parameters first")
+                            f"analyse it with those parameters first ({action('analyze', model=model)})")
     res.attrs["modes"] = [params.mode]
     return res.reset_index(drop=True)
 
@@ -140,14 +140,14 @@ def emergence_frame(store: NamedStore, model: str, *, reference_step: int | None
         res = raw[raw["aid"].notna()]
         if res.empty:
             raise AnalysisError(f"model {model!r} has no analysis{f' in {mode} mode' if mode else ''} yet",
-                                f"run `neuromfa analyze --model {model}` first")
+                                f"analyse it first ({action('analyze', model=model)})")
         modes = [mode] if mode is not None else raw.attrs["modes"]
     if len(modes) > 1:
         raise ConfigError(f"model {model!r} has analyses in several modes ({', '.join(modes)})",
-                          "choose one with --mode")
+                          f"choose one with {param('mode')}", param="mode")
     if res["params"].nunique() > 1:
         raise ConfigError(f"the {modes[0]} analyses of model {model!r} use different parameters across graphs",
-                          f"re-run `neuromfa analyze --model {model} --mode {modes[0]}` with one parameter set for every step")
+                          f"analyse every step with one parameter set ({action('analyze', model=model, mode=modes[0])})")
     samples = [SampleValue(step=int(r.step), sample=int(r.sample), alpha0=r.alpha0, width=r.width,
                            passed_filter=bool(r.passed_filter), **_nulls_of(r)) for r in res.itertuples()]
     summaries = summarize_checkpoints(samples)

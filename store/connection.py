@@ -24,9 +24,9 @@ from neo4j.exceptions import (
     ServiceUnavailable,
     SessionExpired,
 )
-from pydantic import ValidationError
 
-from neuromfa.base.errors import ConfigError, DatabaseError
+from neuromfa.base.errors import ConfigError, DatabaseError, action
+from neuromfa.base.validation import validate
 from neuromfa.base.settings import DatabaseSettings, redact_uri
 from neuromfa.store.named import DriverTx, NamedTx
 from neuromfa.store.schema import schema_statements
@@ -44,7 +44,7 @@ MAX_RETRY_TIME_S = 10.0  # managed transactions retry transient errors this long
 # fails a call within about CONNECTION_TIMEOUT_S + MAX_RETRY_TIME_S + CONNECTION_TIMEOUT_S
 
 BOLT_SCHEMES = {"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"}
-DOWN_HINT = "start it with `neuromfa db start` or check NEO4J_URI"
+DOWN_HINT = f"start it with {action('db_start')} or check NEO4J_URI"
 
 
 class ConstraintViolation(DatabaseError):
@@ -263,11 +263,8 @@ class Store:
 
 
 def database_settings() -> DatabaseSettings:
-    try:
-        return DatabaseSettings()
-    except ValidationError as exc:
-        raise ConfigError(f"invalid NEO4J_* setting: {exc.errors()[0]['msg']}",
-                          hint="fix or unset the environment variable") from None
+    """NEO4J_* settings; a malformed value becomes a one-line ConfigError."""
+    return validate(DatabaseSettings, "setting")
 
 
 def connect(uri: str, username: str, password: str, database: str | None, *,
@@ -325,7 +322,7 @@ def open_store(settings: DatabaseSettings | None = None, *, autostart: bool = Tr
     if not local.is_running():
         if not autostart:
             raise DatabaseError("the local graph server is not running",
-                                hint="start it with `neuromfa db start` or set NEO4J_URI")
+                                hint=f"start it with {action('db_start')} or set NEO4J_URI")
         if notify is not None:
             notify(f"starting the local graph server in {local.home} "
                    f"(first start takes a few seconds)")

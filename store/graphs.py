@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from neuromfa.base.errors import AnalysisError, ConfigError, DatabaseError, NotFoundError
+from neuromfa.base.errors import AnalysisError, ConfigError, DatabaseError, NotFoundError, action, param
 from neuromfa.schema.layers import KINDS, PARTS
 from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, neuron_uid
 from neuromfa.schema.snin import SNIN
@@ -71,7 +71,7 @@ def synapse_columns(snin: SNIN, ids: np.ndarray, lo: int, hi: int) -> dict[str, 
 def check_writable(graph: GraphRecord, snin: SNIN) -> None:
     """ConfigError for a SNIN that must not be stored (no edges; NaN, inf or zero weights)."""
     if snin.n_edges == 0:
-        raise ConfigError(f"graph {graph.gid} has no edges; nothing to store", "check the model and --neurons")
+        raise ConfigError(f"graph {graph.gid} has no edges; nothing to store", f"check the model and {param('k')}")
     if not np.all(np.isfinite(snin.w)) or np.any(snin.w == 0):
         raise ConfigError(f"graph {graph.gid} holds NaN, inf or zero weights", "ingest rejects these before writing")
 
@@ -88,7 +88,7 @@ class GraphRepository:
     def get(self, gid: str) -> GraphRecord:
         rows = self.store.read_named("get_graph", gid=gid)
         if not rows:
-            raise NotFoundError(f"no graph with gid {gid!r}", "list stored graphs with `neuromfa graphs`")
+            raise NotFoundError(f"no graph with gid {gid!r}", f"list stored graphs with {action('graphs')}")
         return GraphRecord(**rows[0])
 
     def write(self, checkpoint: CheckpointRecord, graph: GraphRecord, snin: SNIN, *,
@@ -169,8 +169,8 @@ class GraphRepository:
         stored = self.steps(model)
         if not stored.steps:
             raise NotFoundError(f"no stored graphs of model {model!r}",
-                                f"ingest it first (`neuromfa ingest PATH --name {model}`); "
-                                "`neuromfa graphs` lists what is stored")
+                                f"ingest it first ({action('ingest', path=None, name=model)}); "
+                                f"{action('graphs')} lists what is stored")
         asked = []
         if steps is not None:
             asked.append(f"step {', '.join(map(str, steps))}")

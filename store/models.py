@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from neuromfa.base.errors import ConfigError
+from neuromfa.base.errors import ConfigError, param
 from neuromfa.schema.records import CheckpointRecord, ModelRecord
 from neuromfa.store.named import NamedStore, NamedTx, Row
 
@@ -41,7 +41,7 @@ def same_shape(model: ModelRecord, row: Row | None) -> None:
             f"model name {model.name!r} is already used by a {stored[0]} model "
             f"(hidden {stored[1]}, {stored[2]} blocks), not this {model.arch} "
             f"(hidden {model.hidden}, {model.blocks} blocks)",
-            "ingest under another --name, or delete the stored model first",
+            f"ingest under another {param('name')}, or delete the stored model first",
         )
 
 

@@ -44,9 +44,9 @@ from typing import Any, Iterator
 from urllib.parse import quote
 
 import psutil
-from pydantic import ValidationError
 
-from neuromfa.base.errors import ConfigError, DatabaseError
+from neuromfa.base.errors import ConfigError, DatabaseError, action
+from neuromfa.base.validation import validate
 from neuromfa.base.settings import HomeSettings
 from neuromfa.store.statements import cypher
 
@@ -71,13 +71,7 @@ STOP_TIMEOUT_S = 30.0
 
 def home_settings() -> HomeSettings:
     """NEUROMFA_* settings; a malformed value becomes a one-line ConfigError."""
-    try:
-        return HomeSettings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "NEUROMFA_" + str(first["loc"][0]).upper() if first["loc"] else "NEUROMFA_*"
-        raise ConfigError(f"{field} is invalid: {first['msg']}",
-                          hint="fix or unset the environment variable") from None
+    return validate(HomeSettings, "setting")
 
 
 def _not_private(path: Path, what: str) -> DatabaseError:
@@ -538,7 +532,7 @@ class ArcadeAdmin:
                                 f"{detail}", hint=hint) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise DatabaseError(f"cannot reach the graph server's HTTP API at {self.http_url} "
-                                f"({exc})", hint="start it with `neuromfa db start`") from None
+                                f"({exc})", hint=f"start it with {action('db_start')}") from None
 
     def ping(self) -> bool:
         """True when the HTTP API answers and accepts the credentials."""

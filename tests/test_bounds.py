@@ -23,26 +23,26 @@ FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "neox-h64-l2")
 
 CASES = [
     (["analyze", "--model", "m", "--q-min", "-1e6", "--q-max", "1e6", "--q-step", "0.001"],
-     "error: invalid analysis parameters: q_min: Input should be greater than or equal to -100"),
-    (["analyze", "--model", "m", "--q-max", "101"], "error: invalid analysis parameters: q_max: Input should be less than or equal to 100"),
+     "error: invalid analysis parameters: --q-min: Input should be greater than or equal to -100"),
+    (["analyze", "--model", "m", "--q-max", "101"], "error: invalid analysis parameters: --q-max: Input should be less than or equal to 100"),
     (["analyze", "--model", "m", "--q-min", "-10", "--q-max", "10", "--q-step", "0.001"],
      f"error: invalid analysis parameters: q grid -10.0..10.0 step 0.001 has 2e+04 values, at most {MAX_Q_POINTS}"),
     (["analyze", "--model", "m", "--q-step", "1e-320"], "error: invalid analysis parameters: q grid"),
-    (["analyze", "--model", "m", "--q-step", "inf"], "error: invalid analysis parameters: q_step: Input should be a finite number"),
-    (["analyze", "--model", "m", "--q-min", "nan"], "error: invalid analysis parameters: q_min: Input should be a finite number"),
-    (["analyze", "--model", "m", "--threshold", "inf"], "error: invalid analysis parameters: threshold: Input should be a finite number"),
-    (["analyze", "--model", "m", "--threshold", "nan"], "error: invalid analysis parameters: threshold: Input should be a finite number"),
-    (["analyze", "--model", "m", "--threshold", "1e7"], "error: invalid analysis parameters: threshold: Input should be less than or equal to 1000000"),
-    (["analyze", "--model", "m", "--threshold", "1"], "error: invalid analysis parameters: threshold: Input should be greater than 1"),
+    (["analyze", "--model", "m", "--q-step", "inf"], "error: invalid analysis parameters: --q-step: Input should be a finite number"),
+    (["analyze", "--model", "m", "--q-min", "nan"], "error: invalid analysis parameters: --q-min: Input should be a finite number"),
+    (["analyze", "--model", "m", "--threshold", "inf"], "error: invalid analysis parameters: --threshold: Input should be a finite number"),
+    (["analyze", "--model", "m", "--threshold", "nan"], "error: invalid analysis parameters: --threshold: Input should be a finite number"),
+    (["analyze", "--model", "m", "--threshold", "1e7"], "error: invalid analysis parameters: --threshold: Input should be less than or equal to 1000000"),
+    (["analyze", "--model", "m", "--threshold", "1"], "error: invalid analysis parameters: --threshold: Input should be greater than 1"),
     (["analyze", "--model", "m", "--workers", "0"], f"error: --workers must be an integer from 1 to {max_workers()}, got 0"),
     (["analyze", "--model", "m", "--workers", "100000"], f"error: --workers must be an integer from 1 to {max_workers()}, got 100000"),
     (["ingest", FIXTURE, "--name", "m", "--samples", "1000000000000"], f"error: --samples must be an integer from 1 to {MAX_SAMPLES}, got 1000000000000"),
     (["ingest", FIXTURE, "--name", "m", "--samples", "0"], f"error: --samples must be an integer from 1 to {MAX_SAMPLES}, got 0"),
-    (["ingest", FIXTURE, "--name", "m", "--neurons", "100000"], f"error: --neurons (k) must be an integer from 1 to {MAX_K}, got 100000"),
-    (["ingest", FIXTURE, "--name", "m", "-k", "0"], f"error: --neurons (k) must be an integer from 1 to {MAX_K}, got 0"),
+    (["ingest", FIXTURE, "--name", "m", "--neurons", "100000"], f"error: --neurons/-k must be an integer from 1 to {MAX_K}, got 100000"),
+    (["ingest", FIXTURE, "--name", "m", "-k", "0"], f"error: --neurons/-k must be an integer from 1 to {MAX_K}, got 0"),
     (["ingest", FIXTURE, "--name", "m", "--samples", "2", "--seed-base", str(2**32 - 1)], "error: --seed-base must be an integer from 0 to"),
     (["demo", "--samples", "1000000000000"], f"error: --samples must be an integer from 1 to {MAX_SAMPLES}"),
-    (["demo", "--neurons", "100000"], f"error: --neurons (k) must be an integer from 1 to {MAX_K}"),
+    (["demo", "--neurons", "100000"], f"error: --neurons/-k must be an integer from 1 to {MAX_K}"),
     (["demo", "--workers", "100000"], f"error: --workers must be an integer from 1 to {max_workers()}"),
 ]
 
@@ -89,9 +89,9 @@ def test_analysis_params_bounds():
 def test_ingest_arguments_checked_without_model_or_database():
     assert check_ingest("m", 3, 32, 0) == [0, 1, 2]
     assert check_ingest("m", [5, 2, 5], 32, 2**32 - 6) == [2, 5]
-    for samples, k, seed_base, match in ((MAX_SAMPLES + 1, 8, 0, "--samples"), (list(range(MAX_SAMPLES + 1)), 8, 0, "at most"),
-                                         ([2**32], 8, 0, "sample numbers"), (1, MAX_K + 1, 0, "--neurons"),
-                                         (1, True, 0, "--neurons"), (2, 8, 2**32 - 1, "--seed-base"), (1, 8, -1, "--seed-base")):
+    for samples, k, seed_base, match in ((MAX_SAMPLES + 1, 8, 0, "samples must"), (list(range(MAX_SAMPLES + 1)), 8, 0, "at most"),
+                                         ([2**32], 8, 0, "sample numbers"), (1, MAX_K + 1, 0, "^k must"),
+                                         (1, True, 0, "^k must"), (2, 8, 2**32 - 1, "seed_base must"), (1, 8, -1, "seed_base must")):
         with pytest.raises(ConfigError, match=match):
             check_ingest("m", samples, k, seed_base)
 
@@ -109,5 +109,5 @@ def test_a_validation_error_reaching_main_is_one_line(monkeypatch, capsys):
         cli_main.main()
     assert exit_.value.code == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: invalid AnalysisParams: threshold: Input should be a valid number")
+    assert err.startswith("error: invalid AnalysisParams: --threshold: Input should be a valid number")
     assert "(and 1 more)" in err and len(err.strip().splitlines()) == 2 and "Traceback" not in err

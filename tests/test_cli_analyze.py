@@ -108,11 +108,11 @@ def test_errors_are_one_line_without_traceback(store, db_env):
         (["analyze", "--model", "nope"], "error: no stored graphs of model 'nope'"),
         (["analyze", "--model", "neox", "--step", "3"], "error: model 'neox' has no graph at step 3"),
         (["analyze", "--model", "neox", "--q-min", "-0.25"], "error: invalid analysis parameters"),
-        (["analyze", "--model", "neox", "--filter", "7"], "error: invalid analysis parameters: filter"),
+        (["analyze", "--model", "neox", "--filter", "7"], "error: invalid analysis parameters: --filter"),
         (["jobs", "show", "nosuchjob"], "error: no job with id 'nosuchjob'"),
         (["emergence", "--model", "neox"], "error: model 'neox' has no analysis yet"),
         (["jobs", "show", "[bold]x[/]"], "error: no job with id '[bold]x[/]'"),  # never markup
-        (["train-example", "/proc/nope", "--preset", "minimal"], "error: cannot write/read /proc/nope"),
+        (["train-example", "/proc/nope", "--preset", "tiny"], "error: cannot write/read /proc/nope"),
     ]
     for args, message in cases:
         done = run(args, db_env)

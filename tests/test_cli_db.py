@@ -129,7 +129,7 @@ def test_schema_command_on_fresh_database(db_env: dict[str, str], store) -> None
 
 def test_invalid_setting_one_line_error(local_env: dict[str, str]) -> None:
     proc = run(["db", "status"], dict(local_env, NEUROMFA_BOLT_PORT="seven"))
-    assert_one_line_error(proc, "NEUROMFA_BOLT_PORT is invalid", "environment variable")
+    assert_one_line_error(proc, "invalid setting: NEUROMFA_BOLT_PORT", "environment variable")
 
 
 def test_help_lists_commands_and_usage_errors_print_normally(local_env: dict[str, str]) -> None:

@@ -101,9 +101,9 @@ def test_named_query_as_csv(cli, graph_env):
     assert float(rows[0]["alpha0"]) == pytest.approx(2.1)
     assert float(rows[1]["E"]) == pytest.approx(2 * math.log(2.1 / 1.5))
     # nulls are empty cells
-    code, out, _ = cli("query", "emergence", "-p", "mode=shortest-path", "-f", "csv", env=graph_env)
+    code, out, _ = cli("query", "emergence", "-p", "reference_step=50", "-f", "csv", env=graph_env)
     row = list(csv.DictReader(io.StringIO(out)))[0]
-    assert row["alpha0_std"] == "" and row["step"] == "100"
+    assert row["E"] == "" and row["reference_step"] == "" and row["step"] == "0"
 
 
 def test_named_query_as_table(cli, graph_env):
@@ -189,7 +189,7 @@ def test_query_error_shows_server_message_and_line(cli, graph_env):
 @pytest.mark.parametrize("args, message", [
     (("query", "hub-neuron"), "did you mean hub-neurons"),
     (("query", "hub-neurons", "-p", "limit=lots"), "'lots' is not an integer"),
-    (("query", "hub-neurons", "-p", "limitless"), "bad --param"),
+    (("query", "hub-neurons", "-p", "limitless"), "bad query parameter 'limitless'"),
     (("query", "hub-neurons", "--write"), "--write only applies to --cypher"),
     (("query",), "no query given"),
     (("query", "hub-neurons", "--cypher", "RETURN 1"), "not both"),

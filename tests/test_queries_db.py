@@ -10,6 +10,7 @@ import pytest
 
 import query_graph as qg
 from neuromfa.base.errors import ConfigError, DatabaseError
+from neuromfa.cli.console import error_lines
 from neuromfa.queries import get_query, list_queries, run_cypher, run_query
 from neuromfa.queries.runner import read_only
 from neuromfa.store.connection import Store
@@ -428,7 +429,7 @@ def test_writes_are_refused_without_write(graph, statement):
     before_jobs, before_counts = _jobs(graph), _counts(graph)
     with pytest.raises(DatabaseError, match="refused: the statement writes") as err:
         run_cypher(statement, store=graph)
-    assert "--write" in err.value.hint
+    assert "write=True" in err.value.hint and "--write" in error_lines(err.value)[1]
     assert _jobs(graph) == before_jobs
     assert _counts(graph) == before_counts
 

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from neuromfa.base.errors import ConfigError
+from neuromfa.cli.console import error_lines
 from neuromfa.queries import QueryInfo, get_query, list_queries
 from neuromfa.queries.export import Format, render, table_for, to_csv, to_json
 from neuromfa.queries.library import (
@@ -179,8 +180,9 @@ def test_get_query_suggests_close_names():
 
 def test_parse_assignments_and_json_values():
     assert parse_assignments(["a=1", "b =x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
-    with pytest.raises(ConfigError, match="bad --param"):
+    with pytest.raises(ConfigError, match="bad query parameter") as err:
         parse_assignments(["novalue"])
+    assert error_lines(err.value)[1] == "write --param name=value"
     with pytest.raises(ConfigError, match="given twice"):
         parse_assignments(["a=1", "a=2"])
     assert json_value("3") == 3 and json_value("2.5") == 2.5 and json_value("true") is True

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from neuromfa.base.errors import DatabaseError
+from neuromfa.cli.console import error_lines
 from neuromfa.store import ConstraintViolation, Store
 from neuromfa.store.connection import connect
 from neuromfa.store.schema import schema_statements
@@ -136,7 +137,7 @@ def test_apply_schema_twice_gives_same_schema(store: Store) -> None:
 
 def test_schema_statements_are_neo4j5_if_not_exists() -> None:
     statements = schema_statements()
-    assert len(statements) == 10
+    assert len(statements) == 11  # 7 constraints, 4 indexes
     for s in statements:
         assert s.startswith(("CREATE CONSTRAINT ", "CREATE INDEX ")) and " IF NOT EXISTS " in s
         assert ";" not in s
@@ -171,7 +172,7 @@ def test_server_down_fails_fast(free_port: int) -> None:
         connect(f"bolt://127.0.0.1:{free_port}", "root", "whatever1", None)
     assert time.monotonic() - t0 < 10
     assert err.value.message == f"cannot reach the graph database at bolt://127.0.0.1:{free_port}"
-    assert "neuromfa db start" in err.value.hint
+    assert "LocalServer().start()" in err.value.hint and "`neuromfa db start`" in error_lines(err.value)[1]
 
 
 def test_unknown_database(graph_server) -> None:

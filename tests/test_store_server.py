@@ -16,6 +16,7 @@ import pytest
 
 from neuromfa.base.errors import DatabaseError
 from neuromfa.base.settings import DatabaseSettings, HomeSettings
+from neuromfa.cli.console import error_lines
 from neuromfa.store.connection import connect, open_store
 from neuromfa.store.server import LocalServer, State
 from neuromfa.store.statements import cypher
@@ -173,5 +174,5 @@ def test_open_store_without_autostart_on_stopped_server(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError) as err:
         open_store(DatabaseSettings(uri=None), autostart=False, server=server)
     assert err.value.message == "the local graph server is not running"
-    assert "neuromfa db start" in err.value.hint
+    assert "LocalServer().start()" in err.value.hint and "`neuromfa db start`" in error_lines(err.value)[1]
     assert server.status().state is State.STOPPED

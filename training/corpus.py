@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from neuromfa.base.errors import ConfigError
+from neuromfa.base.errors import ConfigError, param
 
 # Byte-level vocabulary: 0..255 are the bytes themselves, then the specials.
 EOS_ID = 256  # document separator (also BOS, as in GPT-NeoX/Pythia)
@@ -132,7 +132,7 @@ def _read_capped(root: Path, files: list[str], cap: int, h: hashlib._Hash) -> tu
         except OSError as exc:
             raise ConfigError(
                 f"cannot read corpus file {root / rel}: {exc.strerror or exc}",
-                "make it readable, or use a corpus folder without it (--corpus FOLDER)",
+                f"make it readable, or use a corpus folder without it ({param('corpus')})", param="corpus",
             ) from None
         if not data or b"\x00" in data[:_BINARY_PROBE]:
             continue
@@ -167,7 +167,7 @@ def load_corpus(
     least number of tokens each split must hold (a training window)."""
     if path is None:
         root, kind, stdlib = stdlib_root(), "stdlib", True
-        hint = "pass --corpus FOLDER with text files"
+        hint = f"pass {param('corpus')}: a folder with text files"
     else:
         root, kind, stdlib = Path(path).expanduser(), "folder", False
         hint = "pass a folder that holds at least two text files"

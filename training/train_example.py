@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from neuromfa.base.errors import ConfigError, NotFoundError
+from neuromfa.base.errors import ConfigError, NotFoundError, action, param
 from neuromfa.ingest.checkpoints import METRICS_FILE  # the file ingest attaches to the Checkpoint
 from neuromfa.training.corpus import EOS_ID, PAD_ID, VOCAB_SIZE, Corpus, CorpusInfo, load_corpus
 from neuromfa.training.presets import Preset, checkpoint_steps, get_preset
@@ -272,7 +272,7 @@ def load_run(out_dir: str | Path) -> RunInfo:
     """The complete run in ``out_dir``; NotFoundError if there is none (or it is incomplete)."""
     out_dir = Path(out_dir)
     data = _read_run_json(out_dir)
-    hint = f"run `neuromfa train-example {out_dir}` first"
+    hint = f"train it first ({action('train_example', out_dir=str(out_dir))})"
     if data is None:
         raise NotFoundError(f"no example run in {out_dir}", hint)
     if data.get("status") != "complete":
@@ -321,7 +321,7 @@ def train_example(
             raise ConfigError(
                 f"{out_dir} holds another example run (preset {previous.get('preset')}, "
                 f"seed {previous.get('seed')}, or another corpus)",
-                "choose another output folder, or overwrite it (--overwrite)",
+                f"choose another output folder, or overwrite it ({param('overwrite', True)})", param="out_dir",
             )
         _clear_run(out_dir)
         previous = None
@@ -329,7 +329,7 @@ def train_example(
         if not overwrite:
             raise ConfigError(
                 f"{out_dir} holds step*/ folders that no example run recorded",
-                "choose another output folder, or overwrite it (--overwrite)",
+                f"choose another output folder, or overwrite it ({param('overwrite', True)})", param="out_dir",
             )
         _clear_run(out_dir)
     if previous is not None and previous.get("status") == "complete":

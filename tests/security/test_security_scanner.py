@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from neuromfa.base.errors import DatabaseError
+from neuromfa.cli.console import error_lines
 from neuromfa.queries.runner import refuse_write_clauses, write_clauses
 
 
@@ -38,7 +39,7 @@ def test_refused_and_named(statement, clauses):
     with pytest.raises(DatabaseError) as err:
         refuse_write_clauses(statement)
     assert "it was not sent, nothing was changed" in err.value.message
-    assert "--write" in err.value.hint
+    assert "write=True" in err.value.hint and "--write" in error_lines(err.value)[1]
 
 
 @pytest.mark.parametrize("statement", [
