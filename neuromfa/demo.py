@@ -22,6 +22,7 @@ from neuromfa.results.tables import checkpoint_metrics, emergence_frame, graphs_
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.store.analyses import AnalysisRepository
 from neuromfa.store.named import NamedStore
+from neuromfa.training.presets import Preset, get_preset
 from neuromfa.training.train_example import train_example
 
 NULL_SAMPLES = 5
@@ -66,7 +67,7 @@ def run_demo(
     store,
     out_dir: str | Path = "neuromfa-demo",
     *,
-    preset: str = "tiny",
+    preset: str | Preset = "tiny",
     samples: int = 3,
     k: int = 32,
     workers: int = 2,
@@ -76,12 +77,13 @@ def run_demo(
     on_outcome=None,
 ) -> DemoReport:
     out = Path(out_dir)
-    model = f"demo-{preset}"
+    spec = get_preset(preset)  # a name or a Preset of one's own
+    model = f"demo-{spec.name}"
     seconds: dict[str, float] = {}
 
     t = time.perf_counter()
-    stage(f"training a {preset} GPT-NeoX on the Python standard library (cached in {out / 'run'})")
-    run = train_example(out / "run", preset=preset, progress=train_progress)
+    stage(f"training a {spec.name} GPT-NeoX on the Python standard library (cached in {out / 'run'})")
+    run = train_example(out / "run", preset=spec, progress=train_progress)
     seconds["train"] = time.perf_counter() - t
 
     t = time.perf_counter()

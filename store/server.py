@@ -45,7 +45,7 @@ from urllib.parse import quote
 
 import psutil
 
-from neuromfa.base.errors import ConfigError, DatabaseError, action
+from neuromfa.base.errors import DatabaseError, action
 from neuromfa.base.validation import validate
 from neuromfa.base.settings import HomeSettings
 from neuromfa.store.statements import cypher
@@ -487,27 +487,17 @@ class LocalServer:
             self.pid_file.unlink(missing_ok=True)
             return pid is not None
 
-    # -- databases over the HTTP API ---------------------------------------------------------
+    # -- the HTTP API as root -----------------------------------------------------------------
     def admin(self) -> "ArcadeAdmin":
-        return ArcadeAdmin(self.http_url, ROOT_USER, self.password(), protect=self.database)
-
-    def create_database(self, name: str) -> None:
-        self.admin().create_database(name)
-
-    def drop_database(self, name: str) -> None:
-        self.admin().drop_database(name)
-
-    def list_databases(self) -> list[str]:
-        return self.admin().list_databases()
+        return ArcadeAdmin(self.http_url, ROOT_USER, self.password())
 
 
 class ArcadeAdmin:
-    """Create / drop / list databases of an ArcadeDB server over its HTTP API (each call
-    well under 0.1 s, which makes a fresh database per test cheap)."""
+    """The users and groups of an ArcadeDB server over its HTTP API: what the read-only user
+    needs (the tests' database admin, tests/arcade_admin.py, builds on it)."""
 
-    def __init__(self, http_url: str, username: str, password: str, protect: str | None = None):
+    def __init__(self, http_url: str, username: str, password: str):
         self.http_url = http_url.rstrip("/")
-        self.protect = protect
         self._auth = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
     def _call(self, path: str, body: dict | None, what: str, method: str | None = None) -> dict:
@@ -534,38 +524,6 @@ class ArcadeAdmin:
             raise DatabaseError(f"cannot reach the graph server's HTTP API at {self.http_url} "
                                 f"({exc})", hint=f"start it with {action('db_start')}") from None
 
-    def ping(self) -> bool:
-        """True when the HTTP API answers and accepts the credentials."""
-        try:
-            self.list_databases()
-            return True
-        except DatabaseError:
-            return False
-
-    def create_database(self, name: str) -> None:
-        _check_db_name(name)
-        self._call("/api/v1/server", {"command": f"create database {name}"},
-                   f"create database {name!r}")
-
-    def drop_database(self, name: str) -> None:
-        _check_db_name(name)
-        if name == self.protect:
-            raise DatabaseError(f"refusing to drop the main database {name!r}")
-        self._call("/api/v1/server", {"command": f"drop database {name}"},
-                   f"drop database {name!r}")
-
-    def list_databases(self) -> list[str]:
-        return list(self._call("/api/v1/databases", None, "list databases")["result"])
-
-    def types(self, database: str) -> list[dict[str, Any]]:
-        """The database's types (ArcadeDB makes one per label and relationship type)."""
-        _check_db_name(database)
-        rows = self._call(f"/api/v1/query/{database}",
-                          {"language": "sql", "command": "select name, type from schema:types"},
-                          f"list the types of {database!r}")["result"]
-        return sorted(({"name": r.get("name"), "type": r.get("type")} for r in rows),
-                      key=lambda r: str(r["name"]))
-
     # -- server users and groups (root only) ------------------------------------------------
     def users(self) -> list[dict[str, Any]]:
         """Server users with their database -> groups assignments (no password hashes)."""
@@ -589,11 +547,4 @@ class ArcadeAdmin:
         self._call(f"/api/v1/server/users?name={quote(name)}",
                    {"password": password, "databases": databases}, f"update user {name!r}",
                    method="PUT")
-
-
-def _check_db_name(name: str) -> None:
-    # The name is part of a server command, so allow only a plain identifier.
-    if not name or not (name[0].isalpha() and all(c.isalnum() or c == "_" for c in name)):
-        raise ConfigError(f"invalid database name {name!r}",
-                          hint="use letters, digits and underscores, starting with a letter")
 

@@ -25,10 +25,11 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from arcade_admin import DatabaseAdmin
 
 from neuromfa.base.settings import DatabaseSettings, HomeSettings
 from neuromfa.store.connection import Store, connect
-from neuromfa.store.server import ArcadeAdmin, LocalServer
+from neuromfa.store.server import LocalServer
 
 # Test-only statements: the package ships no "delete everything".
 WIPE = "MATCH (n) DETACH DELETE n"
@@ -49,7 +50,7 @@ class GraphServer:
     username: str
     password: str
     database: str | None  # the server's main database
-    admin: ArcadeAdmin | None  # None: no HTTP API (Neo4j): tests share `database`
+    admin: DatabaseAdmin | None  # None: no HTTP API (Neo4j): tests share `database`
     home: Path  # NEUROMFA_HOME for subprocesses
     local: LocalServer | None = None
     env: dict[str, str] = field(default_factory=dict)  # NEUROMFA_* the tests run under
@@ -64,7 +65,7 @@ def _external(tmp_home: Path) -> GraphServer:
     assert db.uri
     username, password = db.username or "neo4j", db.password or ""
     host = urlsplit(db.uri).hostname or "127.0.0.1"
-    admin = ArcadeAdmin(f"http://{host}:{HomeSettings().http_port}", username, password)
+    admin = DatabaseAdmin(f"http://{host}:{HomeSettings().http_port}", username, password)
     server = GraphServer(db.uri, username, password, db.database,
                          admin if admin.ping() else None,
                          Path(os.environ.get("NEUROMFA_HOME", tmp_home)), reader=db.reader())
@@ -98,7 +99,7 @@ def graph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphServ
             local.start()
         try:
             yield GraphServer(local.uri, local.username, local.password(), local.database,
-                              local.admin(), local.home, local, env, local.reader_credentials())
+                              DatabaseAdmin.of(local), local.home, local, env, local.reader_credentials())
         finally:
             if started_here:
                 local.stop()

@@ -8,6 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
+from training_presets import MINIMAL
 
 from neuromfa.demo import run_demo
 from neuromfa.ingest.metrics_import import attach_metrics
@@ -17,7 +18,7 @@ from neuromfa.training.metrics_file import MetricRow
 
 @pytest.fixture
 def demo(store, tmp_path):
-    report = run_demo(store, tmp_path / "demo", preset="minimal", samples=2, k=8, workers=1)
+    report = run_demo(store, tmp_path / "demo", preset=MINIMAL, samples=2, k=8, workers=1)
     return store, tmp_path, report
 
 
@@ -50,7 +51,7 @@ def test_demo_tables_figures_and_rerun(demo):
     assert len(nfd) == nodes
 
     counts = store.read("MATCH (a:Analysis) RETURN count(a) AS n")[0]["n"]
-    again = run_demo(store, tmp_path / "demo", preset="minimal", samples=2, k=8, workers=1)
+    again = run_demo(store, tmp_path / "demo", preset=MINIMAL, samples=2, k=8, workers=1)
     assert store.read("MATCH (a:Analysis) RETURN count(a) AS n")[0]["n"] == counts == 3 * report.graphs
     assert again.seconds["train"] < report.seconds["train"]
     assert again.seconds["analyze paths"] < report.seconds["analyze paths"]

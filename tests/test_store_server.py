@@ -13,10 +13,11 @@ from typing import Iterator
 
 import psutil
 import pytest
+from arcade_admin import DatabaseAdmin
 
 from neuromfa.base.errors import DatabaseError
-from neuromfa.base.settings import DatabaseSettings, HomeSettings
 from neuromfa.cli.console import error_lines
+from neuromfa.base.settings import DatabaseSettings, HomeSettings
 from neuromfa.store.connection import connect, open_store
 from neuromfa.store.server import LocalServer, State
 from neuromfa.store.statements import cypher
@@ -75,19 +76,20 @@ def test_start_again_is_noop(running: LocalServer) -> None:
 
 
 def test_create_and_drop_database_over_http(running: LocalServer) -> None:
-    running.create_database("t_extra")
-    assert "t_extra" in running.list_databases()
+    admin = DatabaseAdmin.of(running)
+    admin.create_database("t_extra")
+    assert "t_extra" in admin.list_databases()
     with connect(running.uri, "root", running.password(), "t_extra") as store:
         store.write("CREATE (:Model {name: 'x'})")
         assert store.read("MATCH (m:Model) RETURN m.name AS n") == [{"n": "x"}]
     with connect(running.uri, "root", running.password(), "neurons") as store:
         assert store.read("MATCH (m:Model {name: 'x'}) RETURN count(m) AS n") == [{"n": 0}]
-    running.drop_database("t_extra")
-    assert "t_extra" not in running.list_databases()
+    admin.drop_database("t_extra")
+    assert "t_extra" not in admin.list_databases()
     with pytest.raises(DatabaseError, match="does not exist"):
-        running.drop_database("t_extra")
+        admin.drop_database("t_extra")
     with pytest.raises(DatabaseError, match="main database"):
-        running.drop_database("neurons")
+        admin.drop_database("neurons")
 
 
 def test_port_taken_by_another_program(running: LocalServer, tmp_path: Path) -> None:

@@ -9,13 +9,16 @@ import pytest
 import torch
 import typer
 from safetensors.torch import load_file
+from training_presets import MINIMAL
 from transformers import GPTNeoXForCausalLM
 from typer.testing import CliRunner
 
+from neuromfa.cli.console import error_lines
 from neuromfa.cli.train_commands import register
 from neuromfa.base.errors import ConfigError, NotFoundError
 from neuromfa.training.corpus import load_corpus
-from neuromfa.training.presets import PRESETS, checkpoint_steps
+from neuromfa.training import presets
+from neuromfa.training.presets import checkpoint_steps
 from neuromfa.training.train_example import (
     RESUME_FILE,
     TrainProgress,
@@ -25,7 +28,6 @@ from neuromfa.training.train_example import (
     validation_batches,
 )
 
-MINIMAL = PRESETS["minimal"]
 EXPECTED_STEPS = [0, 1, 2, 4, 8, 16, 20]
 
 
@@ -41,7 +43,7 @@ def _same_weights(a, b) -> bool:
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "minimal"
     events: list[TrainProgress] = []
-    info = train_example(out, preset="minimal", seed=0, progress=events.append)
+    info = train_example(out, preset=MINIMAL, seed=0, progress=events.append)
     return info, events
 
 
@@ -112,7 +114,7 @@ def test_progress_reports_every_step_and_checkpoint(run):
 
 def test_same_seed_gives_identical_weights_and_metrics(run, tmp_path):
     info, _ = run
-    again = train_example(tmp_path / "again", preset="minimal", seed=0)
+    again = train_example(tmp_path / "again", preset=MINIMAL, seed=0)
     assert [c.val_loss for c in again.checkpoints] == [c.val_loss for c in info.checkpoints]
     assert [c.token_accuracy for c in again.checkpoints] == [c.token_accuracy for c in info.checkpoints]
     for step in EXPECTED_STEPS:
@@ -121,7 +123,7 @@ def test_same_seed_gives_identical_weights_and_metrics(run, tmp_path):
 
 def test_another_seed_gives_other_weights(run, tmp_path):
     info, _ = run
-    other = train_example(tmp_path / "other", preset="minimal", seed=1)
+    other = train_example(tmp_path / "other", preset=MINIMAL, seed=1)
     assert not _same_weights(_weights(info.out_dir, 0), _weights(other.out_dir, 0))
 
 
@@ -129,7 +131,7 @@ def test_rerun_reuses_the_cache(run):
     info, _ = run
     before = {p.name: p.stat().st_mtime_ns for p in info.out_dir.rglob("*")}
     events: list[TrainProgress] = []
-    again = train_example(info.out_dir, preset="minimal", seed=0, progress=events.append)
+    again = train_example(info.out_dir, preset=MINIMAL, seed=0, progress=events.append)
     assert again.cached
     assert [e.phase for e in events] == ["cached"]
     assert again.checkpoints == info.checkpoints
@@ -140,7 +142,7 @@ def test_training_leaves_torch_settings_as_they_were(run, tmp_path):
     threads = torch.get_num_threads()
     det = torch.are_deterministic_algorithms_enabled()
     state = torch.get_rng_state()
-    train_example(tmp_path / "r", preset="minimal", seed=3)
+    train_example(tmp_path / "r", preset=MINIMAL, seed=3)
     assert torch.get_num_threads() == threads
     assert torch.are_deterministic_algorithms_enabled() == det
     assert torch.equal(torch.get_rng_state(), state)
@@ -159,7 +161,7 @@ def test_interrupted_run_resumes_to_identical_weights(run, tmp_path):
             raise _Stop
 
     with pytest.raises(_Stop):
-        train_example(out, preset="minimal", seed=0, progress=stop_after_11)
+        train_example(out, preset=MINIMAL, seed=0, progress=stop_after_11)
     assert json.loads((out / "run.json").read_text())["status"] == "running"
     assert (out / RESUME_FILE).is_file()
     assert sorted(p.name for p in out.glob("step*")) == sorted(f"step{s}" for s in (0, 1, 2, 4, 8))
@@ -170,7 +172,7 @@ def test_interrupted_run_resumes_to_identical_weights(run, tmp_path):
     (out / ".step16.tmp" / "config.json").write_text("{}")
 
     events: list[TrainProgress] = []
-    resumed = train_example(out, preset="minimal", seed=0, progress=events.append)
+    resumed = train_example(out, preset=MINIMAL, seed=0, progress=events.append)
     # It resumed from step 8: no optimizer step before it was redone.
     assert min(e.step for e in events if e.phase == "train") == 9
     assert not resumed.cached
@@ -182,11 +184,11 @@ def test_interrupted_run_resumes_to_identical_weights(run, tmp_path):
 
 def test_a_different_run_in_the_folder_is_refused_unless_overwritten(run, tmp_path):
     out = tmp_path / "r"
-    train_example(out, preset="minimal", seed=0)
+    train_example(out, preset=MINIMAL, seed=0)
     with pytest.raises(ConfigError, match="another example run") as err:
-        train_example(out, preset="minimal", seed=5)
-    assert "--overwrite" in err.value.hint
-    replaced = train_example(out, preset="minimal", seed=5, overwrite=True)
+        train_example(out, preset=MINIMAL, seed=5)
+    assert "overwrite=True" in err.value.hint and "--overwrite" in error_lines(err.value)[1]
+    replaced = train_example(out, preset=MINIMAL, seed=5, overwrite=True)
     assert replaced.seed == 5 and not replaced.cached
     assert json.loads((out / "run.json").read_text())["seed"] == 5
 
@@ -194,7 +196,7 @@ def test_a_different_run_in_the_folder_is_refused_unless_overwritten(run, tmp_pa
 def test_foreign_step_folders_are_refused(tmp_path):
     (tmp_path / "step0").mkdir()
     with pytest.raises(ConfigError, match="no example run recorded"):
-        train_example(tmp_path, preset="minimal")
+        train_example(tmp_path, preset=MINIMAL)
 
 
 def test_custom_corpus_folder(tmp_path):
@@ -202,7 +204,7 @@ def test_custom_corpus_folder(tmp_path):
     corpus.mkdir()
     for i in range(6):
         (corpus / f"t{i}.md").write_text(f"Line {i}: the quick brown fox jumps over the lazy dog.\n" * 40)
-    info = train_example(tmp_path / "out", preset="minimal", corpus=corpus)
+    info = train_example(tmp_path / "out", preset=MINIMAL, corpus=corpus)
     assert info.corpus.kind == "folder" and info.corpus.root == str(corpus.resolve())
     assert info.checkpoints[-1].val_loss < info.checkpoints[0].val_loss
 
@@ -211,12 +213,13 @@ def test_errors_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="unknown preset"):
         train_example(tmp_path / "x", preset="huge")
     with pytest.raises(ConfigError, match="does not exist"):
-        train_example(tmp_path / "x", preset="minimal", corpus=tmp_path / "nope")
+        train_example(tmp_path / "x", preset=MINIMAL, corpus=tmp_path / "nope")
     with pytest.raises(NotFoundError):
         load_run(tmp_path / "nothing")
 
 
-def test_cli_train_example(run, tmp_path):
+def test_cli_train_example(run, tmp_path, monkeypatch):
+    monkeypatch.setitem(presets.PRESETS, "minimal", MINIMAL)  # the command takes preset names
     app = typer.Typer()
     register(app)
     app.command("noop")(lambda: None)  # a second command, so Typer keeps the subcommand name

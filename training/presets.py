@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from neuromfa.base.errors import ConfigError
 
-PresetName = Literal["minimal", "tiny", "small"]
+PresetName = Literal["tiny", "small"]
 
 
 class Preset(BaseModel):
@@ -36,12 +36,6 @@ class Preset(BaseModel):
 
 
 PRESETS: dict[str, Preset] = {
-    # For tests: a handful of steps, seconds in total.
-    "minimal": Preset(
-        name="minimal", blocks=2, hidden=32, heads=2, context=32, batch=8, steps=20, lr=3e-3,
-        warmup=2, weight_decay=0.01, grad_clip=1.0, every=8, val_batches=2,
-        train_bytes=200_000, val_bytes=40_000, threads=1,
-    ),
     # The demo's run: under 2 minutes on 2 cores; validation loss falls from ln(258) to about 2.
     "tiny": Preset(
         name="tiny", blocks=2, hidden=64, heads=4, context=64, batch=32, steps=1000, lr=3e-3,
@@ -56,12 +50,15 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def get_preset(name: str) -> Preset:
+def get_preset(preset: str | Preset) -> Preset:
+    """The preset named ``preset`` (a Preset is its own: callers may bring their own run)."""
+    if isinstance(preset, Preset):
+        return preset
     try:
-        return PRESETS[name]
+        return PRESETS[preset]
     except KeyError:
         raise ConfigError(
-            f"unknown preset {name!r}", f"choose one of {', '.join(sorted(PRESETS))}"
+            f"unknown preset {preset!r}", f"choose one of {', '.join(sorted(PRESETS))}", param="preset"
         ) from None
 
 

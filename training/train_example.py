@@ -289,7 +289,7 @@ def load_run(out_dir: str | Path) -> RunInfo:
 
 def train_example(
     out_dir: str | Path,
-    preset: str = "tiny",
+    preset: str | Preset = "tiny",
     corpus: str | Path | None = None,
     seed: int = 0,
     progress: ProgressFn | None = None,
@@ -297,9 +297,9 @@ def train_example(
 ) -> RunInfo:
     """Train (or reuse) an example run in ``out_dir`` and return its description.
 
-    A complete run with the same preset, seed and corpus is reused as is; an interrupted one is
-    resumed from its last checkpoint. A different run in ``out_dir`` is an error unless
-    ``overwrite``.
+    ``preset`` is a preset's name or a Preset of one's own. A complete run with the same preset,
+    seed and corpus is reused as is; an interrupted one is resumed from its last checkpoint. A
+    different run in ``out_dir`` is an error unless ``overwrite``.
     """
     t0 = time.perf_counter()
     spec = get_preset(preset)

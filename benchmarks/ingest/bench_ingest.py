@@ -131,12 +131,15 @@ def main() -> None:
     from neuromfa.store.connection import database_settings
     from neuromfa.store.server import LocalServer
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+    from arcade_admin import DatabaseAdmin  # the tests' database admin: test support, not shipped
+
     env = dict(os.environ)
     if not database_settings().uri:
         server = LocalServer()
         server.start()
         env.update(NEO4J_URI=server.uri, NEO4J_USERNAME=server.username, NEO4J_PASSWORD=server.password())
-        admin = server.admin()
+        admin = DatabaseAdmin.of(server)
     else:
         admin = None
     interp_mb = baseline_rss_mb(env)

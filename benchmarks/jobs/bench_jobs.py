@@ -109,9 +109,12 @@ def main() -> None:
     print(f"checkpoints: {run} ({args.checkpoints} x GPT-NeoX hidden {args.hidden}, {args.blocks} blocks; "
           f"{time.perf_counter() - t:.1f} s)", flush=True)
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+    from arcade_admin import DatabaseAdmin  # the tests' database admin: test support, not shipped
+
     server = LocalServer()
     server.start()
-    admin = server.admin()
+    admin = DatabaseAdmin.of(server)
     name = args.database or f"bench_jobs_{uuid.uuid4().hex[:8]}"
     if name not in admin.list_databases():
         admin.create_database(name)
