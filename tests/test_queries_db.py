@@ -250,7 +250,7 @@ def test_emergence(graph):
     ])
     # only G1 has a shortest-path analysis (older than its one-hop one)
     assert_rows(run_query("emergence", store=graph, mode="shortest-path"), [
-        ("tiny", 100, 1, 9.0, None, 9.0, None, 100, 0.0),
+        ("tiny", 100, 1, 9.0, 0.0, 9.0, 0.0, 100, 0.0),  # one graph: std 0 (ddof 0), as api.emergence
     ])
     # a reference step without analyses: E undefined
     assert_rows(run_query("emergence", store=graph, reference_step=50), [
