@@ -11,9 +11,9 @@ from typing import Optional
 import typer
 
 from neuromfa import api
-from neuromfa.analysis import jobs as jobs_db
-from neuromfa.analysis.jobs import ACTIVE, FINISHED, HEARTBEAT_S, MAX_LIST_LIMIT, RETRY_STATUSES, STALE_AFTER_S, JobInfo
-from neuromfa.analysis.worker import JobOutcome, worker_loop
+from neuromfa.jobs import queue as jobs_db
+from neuromfa.jobs.queue import ACTIVE, FINISHED, HEARTBEAT_S, MAX_LIST_LIMIT, RETRY_STATUSES, STALE_AFTER_S, JobInfo
+from neuromfa.jobs.worker import JobOutcome, worker_loop
 from neuromfa.cli.common import cli_store
 from neuromfa.cli.output import Format, emit
 from neuromfa.cli.console import console, err_console

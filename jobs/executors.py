@@ -24,19 +24,20 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Literal
+from types import ModuleType
+from typing import Literal, get_args
 
 import psutil
 
-from neuromfa.analysis import jobs
-from neuromfa.analysis.worker import JobOutcome, database_down, down_error, release_held, run_job
-from neuromfa.analysis.jobs import worker_id
-from neuromfa.base.errors import ConfigError, DatabaseError, NeuromfaError
+from neuromfa.base.errors import ConfigError, DatabaseError, NeuromfaError, param
 from neuromfa.base.settings import DatabaseSettings
+from neuromfa.jobs import queue as jobs
+from neuromfa.jobs.queue import worker_id
+from neuromfa.jobs.worker import JobOutcome, OutcomeStatus, database_down, down_error, release_held, run_job
 from neuromfa.store.connection import Store, database_settings, open_store
 
-ExecutorName = Literal["local", "ray"]
-EXECUTORS: tuple[str, ...] = ("local", "ray")
+ExecutorName = Literal["local", "ray"]  # the one definition: the CLI derives its choices
+EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
 
 WATCHDOG_S = 0.5  # how often a pool process checks that its parent is alive
 RELEASE_WAIT_S = 3.0  # how long an orphaned pool process tries to release its job before exiting
@@ -120,7 +121,7 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     fork: the parent holds an open database driver."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["neuromfa.analysis.executors"])
+        ctx.set_forkserver_preload(["neuromfa.jobs.executors"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -135,7 +136,7 @@ class LocalExecutor:
     def __init__(self, workers: int = 1, settings: DatabaseSettings | None = None,
                  notify: Callable[[str], None] | None = None):
         if workers < 1:
-            raise ConfigError(f"--workers must be at least 1 (got {workers})")
+            raise ConfigError(f"{param('workers')} must be at least 1 (got {workers})", param="workers")
         self.workers, self.settings, self.notify = workers, settings, notify
 
     def run(self, jids: Sequence[str]) -> Iterator[JobOutcome]:
@@ -169,7 +170,7 @@ class LocalExecutor:
         processes = processes if isinstance(processes, dict) else {}
         clean = False
         try:
-            futures: dict[Future, str] = {pool.submit(run_in_process, jid, self.settings): jid for jid in jids}
+            futures: dict[Future[JobOutcome], str] = {pool.submit(run_in_process, jid, self.settings): jid for jid in jids}
             pending = set(futures)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -205,18 +206,18 @@ class LocalExecutor:
             if why is None:
                 yield _as_found(job)
                 continue
-            pid = _pid_of(job.worker)
-            if pid in exits and exits[pid] == -signal.SIGTERM:
+            code = exits.get(_pid_of(job.worker) or -1)
+            if code == -signal.SIGTERM:
                 reason = "another process of its pool died, so the pool was restarted"
             else:
                 deaths[job.jid] = deaths.get(job.jid, 0) + 1
-                reason = f"its pool process died while running it ({_exit_text(exits.get(pid))})"
+                reason = f"its pool process died while running it ({_exit_text(code)})"
             if deaths.get(job.jid, 0) < MAX_POOL_DEATHS:
                 if jobs.reclaim(store, job, reason) and self.notify:
                     self.notify(f"job {job.jid} ({job.graph}): {reason}; running it again in a new pool")
             else:
                 jobs.abandon(store, job, f"{reason}, {deaths[job.jid]} times; "
-                                         f"retry it with `neuromfa jobs retry {job.jid}`")
+                                         f"retry it (`neuromfa jobs retry {job.jid}` or api.retry_job)")
             yield _as_found(jobs.get_job(store, job.jid))  # as the reclaim or failure left it
 
 
@@ -239,12 +240,12 @@ def _as_found(job: jobs.JobInfo) -> JobOutcome | str:
     ``skipped`` when running on another live worker (the caller waits for those)."""
     if job.status == "queued":
         return job.jid
-    status = "skipped" if job.status == "running" else job.status
+    status: OutcomeStatus = "skipped" if job.status == "running" else job.status
     return JobOutcome(jid=job.jid, graph=job.graph, status=status, aid=job.aid, error=job.error,
                       worker=job.worker or "")
 
 
-def _import_ray():
+def _import_ray() -> ModuleType:
     try:
         import ray
     except ImportError:
@@ -267,7 +268,7 @@ class RayExecutor:
 
     def __init__(self, workers: int = 1, settings: DatabaseSettings | None = None, address: str | None = None):
         if workers < 1:
-            raise ConfigError(f"--workers must be at least 1 (got {workers})")
+            raise ConfigError(f"{param('workers')} must be at least 1 (got {workers})", param="workers")
         self.ray = _import_ray()
         self.workers, self.settings, self.address = workers, settings, address
 
@@ -278,10 +279,10 @@ class RayExecutor:
         kwargs = {"address": self.address} if self.address else {"num_cpus": self.workers}
         try:
             self.ray.init(include_dashboard=False, logging_level="WARNING", log_to_driver=False, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - Ray raises many types for a bad address
+        except Exception as exc:  # Ray raises many types for a bad address
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
             raise ConfigError(f"cannot start or reach {where}: {exc}",
-                              "check --ray-address (e.g. ray://HOST:10001 or auto)") from None
+                              f"check {param('ray_address')} (e.g. ray://HOST:10001 or auto)", param="ray_address") from None
         return True
 
     def run(self, jids: Sequence[str]) -> Iterator[JobOutcome]:
@@ -302,11 +303,12 @@ class RayExecutor:
                 ray.shutdown()
 
 
-def make_executor(name: str, *, workers: int = 1, settings: DatabaseSettings | None = None,
-                  ray_address: str | None = None, notify: Callable[[str], None] | None = None):
+def make_executor(name: ExecutorName | str, *, workers: int = 1, settings: DatabaseSettings | None = None,
+                  ray_address: str | None = None,
+                  notify: Callable[[str], None] | None = None) -> LocalExecutor | RayExecutor:
     if name == "local":
         if ray_address:
-            raise ConfigError("--ray-address needs --executor ray")
+            raise ConfigError(f"{param('ray_address')} needs {param('executor', 'ray')}", param="ray_address")
         return LocalExecutor(workers, settings, notify)
     if name == "ray":
         return RayExecutor(workers, settings, ray_address)

@@ -1,8 +1,8 @@
-"""Analysis jobs in the database: queue, claim, heartbeat, cancel, retry, fail.
+"""The queue of analysis jobs: enqueue, claim, heartbeat, cancel, retry, fail, reclaim.
 
 Lifecycle: queued -> running -> done | failed | cancelled; `retry` puts a failed, cancelled or
 stale running job back to queued, and workers reclaim stale running jobs themselves. Every state change is one statement of the lock-then-check
-form (store/cypher/job_*.cypher), so it is atomic on Neo4j (write lock) and on ArcadeDB
+form (`neuromfa.store.jobs.JobRepository`), so it is atomic on Neo4j (write lock) and on ArcadeDB
 (optimistic: concurrent changes of one Job conflict at commit, the driver retries the loser,
 which then sees the new state).
 
@@ -24,22 +24,22 @@ fails its token check at write-back and leaves nothing.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timezone
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import psutil
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from neuromfa.base.errors import ConfigError, NotFoundError
+from neuromfa.base.errors import ConfigError, NotFoundError, action
+from neuromfa.base.validation import validate
 from neuromfa.schema.params import AnalysisParams
-from neuromfa.schema.records import JobRecord, JobStatus, now_iso
-from neuromfa.store.connection import ConstraintViolation
-from neuromfa.store.statements import cypher
+from neuromfa.schema.records import JobRecord, JobStatus
+from neuromfa.store.connection import ConstraintViolation, Store
+from neuromfa.store.jobs import JobInfo, JobRepository, NewJob
 
 HEARTBEAT_S = 15.0
 STALE_AFTER_S = 4 * HEARTBEAT_S  # four missed beats: gone (a live worker's beats may lag under load)
@@ -50,24 +50,7 @@ RETRY_STATUSES: tuple[RetryStatus, ...] = ("failed", "cancelled", "stale")
 ACTIVE: tuple[JobStatus, ...] = ("queued", "running")
 FINISHED: tuple[JobStatus, ...] = ("done", "failed", "cancelled")
 
-
-class JobInfo(JobRecord):
-    """A Job as read back: the record plus the liveness fields the queue keeps."""
-
-    heartbeat: str | None = None
-    claim: str | None = None
-    active_key: str | None = None
-
-    @property
-    def analysis_params(self) -> AnalysisParams:
-        return AnalysisParams.model_validate_json(self.params)
-
-    @property
-    def mode(self) -> str:
-        try:
-            return json.loads(self.params).get("mode", "")
-        except ValueError:
-            return ""
+__all__ = ["JobInfo"]  # re-exported: the record every caller of the queue reads
 
 
 def new_jid() -> str:
@@ -83,17 +66,10 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def parse_params(**values) -> AnalysisParams:
+def parse_params(**values: Any) -> AnalysisParams:
     """AnalysisParams from user values (None = default); a bad value is one ConfigError line."""
     given = {k: v for k, v in values.items() if v is not None}
-    try:
-        return AnalysisParams(**given)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        msg = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"invalid analysis parameters: {where + ': ' if where else ''}{msg}",
-                          "see `neuromfa analyze --help` for the allowed values") from None
+    return validate(AnalysisParams, "analysis parameters", **given)
 
 
 # -- creating and reading ------------------------------------------------------------------------
@@ -102,91 +78,87 @@ def job_key(graph: str, params: AnalysisParams) -> str:
     return params.analysis_id(graph)
 
 
-def enqueue(store, gids: Iterable[str], params: AnalysisParams) -> tuple[list[str], list[str]]:
+def enqueue(store: Store, gids: Iterable[str], params: AnalysisParams) -> tuple[list[str], list[str]]:
     """One queued Job per graph. A graph that already has a queued or running job with the same
     parameters keeps it (no duplicate work, also against a concurrent enqueue: the server's
     unique active_key decides). Returns (new jids, reused jids) in graph order."""
-    gids = list(dict.fromkeys(gids))
-    if not gids:
+    unique = list(dict.fromkeys(gids))
+    if not unique:
         return [], []
     params_json = params.model_dump_json()
-    rows = [
-        {**JobRecord(jid=new_jid(), graph=gid, params=params_json).model_dump(include={"jid", "kind", "graph", "params", "created"}),
-         "key": job_key(gid, params)}
-        for gid in gids
-    ]
+    new = [NewJob.of(JobRecord(jid=new_jid(), graph=gid, params=params_json), job_key(gid, params)) for gid in unique]
+    repo = JobRepository(store)
     for attempt in range(ENQUEUE_ATTEMPTS):
         try:
-            found = {r["graph"]: r for r in store.write(cypher("job_create"), rows=rows)}
+            found = {e.graph: e for e in repo.create(new)}
             break
         except ConstraintViolation:
             # ArcadeDB: a concurrent enqueue created one of these keys first; MERGE now finds it
             if attempt == ENQUEUE_ATTEMPTS - 1:
                 raise
-    created = [found[g]["jid"] for g in gids if found[g]["created"]]
-    return created, [found[g]["jid"] for g in gids if not found[g]["created"]]
+    created = [found[g].jid for g in unique if found[g].created]
+    return created, [found[g].jid for g in unique if not found[g].created]
 
 
-def _info(row: dict) -> JobInfo:
-    return JobInfo(**row)
+def get_job(store: Store, jid: str) -> JobInfo:
+    job = JobRepository(store).find(jid)
+    if job is None:
+        raise NotFoundError(f"no job with id {jid!r}", f"list jobs with {action('jobs')}")
+    return job
 
 
-def get_job(store, jid: str) -> JobInfo:
-    rows = store.read(cypher("job_get"), jid=jid)
-    if not rows:
-        raise NotFoundError(f"no job with id {jid!r}", "list jobs with `neuromfa jobs list`")
-    return _info(rows[0])
-
-
-def list_jobs(store, *, statuses: Iterable[str] | None = None, jids: Iterable[str] | None = None,
+def list_jobs(store: Store, *, statuses: Iterable[str] | None = None, jids: Iterable[str] | None = None,
               model: str | None = None, limit: int = 1000) -> list[JobInfo]:
     """Jobs newest first, optionally filtered by status, ids or model."""
-    statuses = list(statuses) if statuses is not None else None
-    bad = set(statuses or ()) - set(ACTIVE + FINISHED)
-    if bad:
-        raise ConfigError(f"unknown job status {sorted(bad)[0]!r}", f"use one of {', '.join(ACTIVE + FINISHED)}")
-    rows = store.read(
-        cypher("job_list"), statuses=statuses, jids=list(jids) if jids is not None else None,
-        prefix=f"{model}@" if model else None, limit=int(limit),
-    )
-    return [_info(r) for r in rows]
+    wanted = _statuses(statuses) if statuses is not None else None
+    return JobRepository(store).list_jobs(statuses=wanted, jids=list(jids) if jids is not None else None,
+                                          prefix=f"{model}@" if model else None, limit=limit)
+
+
+def _statuses(given: Iterable[str]) -> list[JobStatus]:
+    """``given`` as job statuses; ConfigError naming the first unknown one."""
+    known: dict[str, JobStatus] = {s: s for s in ACTIVE + FINISHED}
+    out = []
+    for status in given:
+        if status not in known:
+            raise ConfigError(f"unknown job status {status!r}", f"use one of {', '.join(ACTIVE + FINISHED)}")
+        out.append(known[status])
+    return out
 
 
 # -- worker side ---------------------------------------------------------------------------------
-def claim(store, jid: str, token: str, worker: str) -> JobInfo | None:
+def claim(store: Store, jid: str, token: str, worker: str) -> JobInfo | None:
     """Take a queued job; None when it is not queued any more (someone else has it)."""
-    rows = store.write(cypher("job_claim"), jid=jid, token=token, worker=worker, now=now_iso())
-    return get_job(store, jid) if rows else None
+    return get_job(store, jid) if JobRepository(store).claim(jid, token, worker) else None
 
 
-def queued(store, limit: int = 20) -> list[str]:
-    return [r["jid"] for r in store.read(cypher("job_queued"), limit=limit)]
+def queued(store: Store, limit: int = 20) -> list[str]:
+    return JobRepository(store).queued(limit)
 
 
-def heartbeat(store, jid: str, token: str, progress: float) -> bool:
+def heartbeat(store: Store, jid: str, token: str, progress: float) -> bool:
     """Refresh liveness and progress; False when this worker no longer holds the job."""
-    return bool(store.write(cypher("job_heartbeat"), jid=jid, token=token, progress=float(progress), now=now_iso()))
+    return JobRepository(store).heartbeat(jid, token, progress)
 
 
-def fail(store, jid: str, token: str, error: str) -> bool:
-    return bool(store.write(cypher("job_fail"), jid=jid, token=token, error=error, now=now_iso()))
+def fail(store: Store, jid: str, token: str, error: str) -> bool:
+    return JobRepository(store).fail(jid, token, error)
 
 
-def release(store, jid: str, token: str) -> bool:
-    return bool(store.write(cypher("job_release"), jid=jid, token=token))
+def release(store: Store, jid: str, token: str) -> bool:
+    return JobRepository(store).release(jid, token)
 
 
 # -- user side -----------------------------------------------------------------------------------
-def cancel(store, jid: str) -> JobInfo:
+def cancel(store: Store, jid: str) -> JobInfo:
     """Cancel a queued or running job. A finished job is an error."""
     job = get_job(store, jid)
     if job.status in FINISHED:
         raise ConfigError(f"job {jid} is already {job.status}; nothing to cancel",
-                          "retry it with `neuromfa jobs retry` to run it again" if job.status != "done" else None)
-    rows = store.write(cypher("job_cancel"), jid=jid, token=new_token(), now=now_iso(),
-                       reason=f"cancelled by {worker_id()}")
+                          f"retry it with {action('retry_job', jid=jid)} to run it again" if job.status != "done" else None)
+    cancelled = JobRepository(store).cancel(jid, new_token(), f"cancelled by {worker_id()}")
     after = get_job(store, jid)
-    if not rows:  # it finished between the read and the cancel
+    if not cancelled:  # it finished between the read and the cancel
         raise ConfigError(f"job {jid} finished ({after.status}) before it could be cancelled")
     return after
 
@@ -199,8 +171,8 @@ def _age_s(iso: str | None) -> float | None:
     except ValueError:
         return None
     if then.tzinfo is None:
-        then = then.replace(tzinfo=timezone.utc)
-    return (datetime.now(timezone.utc) - then).total_seconds()
+        then = then.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - then).total_seconds()
 
 
 def _process_alive(pid: int) -> bool:
@@ -225,22 +197,21 @@ def worker_gone(job: JobInfo, stale_after: float = STALE_AFTER_S) -> str | None:
     return None
 
 
-def reclaim(store, job: JobInfo, reason: str) -> bool:
+def reclaim(store: Store, job: JobInfo, reason: str) -> bool:
     """Put running ``job`` back in the queue (its worker is gone, says ``reason``), only if it is
     still as read: same claim and heartbeat. False when it changed (its worker beat, finished,
     or someone reclaimed it first)."""
-    return bool(store.write(cypher("job_reclaim"), jid=job.jid, token=new_token(), claim=job.claim or "",
-                            heartbeat=job.heartbeat or "", reason=f"requeued: {reason}"))
+    return JobRepository(store).reclaim(job, new_token(), f"requeued: {reason}")
 
 
-def abandon(store, job: JobInfo, reason: str) -> bool:
+def abandon(store: Store, job: JobInfo, reason: str) -> bool:
     """Fail running ``job`` on behalf of its gone worker (still under the claim it was read with)."""
     return fail(store, job.jid, job.claim or "", reason)
 
 
-def reclaim_stale(store, *, stale_after: float = STALE_AFTER_S, model: str | None = None) -> list[tuple[str, str]]:
+def reclaim_stale(store: Store, *, stale_after: float = STALE_AFTER_S, model: str | None = None) -> list[tuple[str, str]]:
     """Requeue every running job whose worker is gone; returns (jid, why) of those requeued."""
-    done = []
+    done: list[tuple[str, str]] = []
     for job in list_jobs(store, statuses=["running"], model=model, limit=MAX_LIST_LIMIT):
         why = worker_gone(job, stale_after)
         if why is not None and reclaim(store, job, why):
@@ -248,25 +219,24 @@ def reclaim_stale(store, *, stale_after: float = STALE_AFTER_S, model: str | Non
     return done
 
 
-def _requeue_finished(store, job: JobInfo) -> bool:
+def _requeue_finished(store: Store, job: JobInfo) -> bool:
     """A failed or cancelled job back to queued; refused (ConfigError) while another job of the
     same graph and parameters is active."""
     try:
-        return bool(store.write(cypher("job_requeue"), jid=job.jid, token=new_token(), status=job.status,
-                                claim=job.claim or "", key=job_key(job.graph, job.analysis_params)))
+        return JobRepository(store).requeue(job, new_token(), job_key(job.graph, job.analysis_params))
     except ConstraintViolation:
         raise ConfigError(f"job {job.jid} was not requeued: graph {job.graph} already has a queued or running "
-                          "job with the same parameters", "see it with `neuromfa jobs list --status queued --status running`") from None
+                          "job with the same parameters", f"see it with {action('jobs', status=['queued', 'running'])}") from None
 
 
-def retry(store, jid: str, *, stale_after: float = STALE_AFTER_S) -> JobInfo:
+def retry(store: Store, jid: str, *, stale_after: float = STALE_AFTER_S) -> JobInfo:
     """Requeue a failed or cancelled job, or a running one whose worker is gone."""
     job = get_job(store, jid)
     if job.status == "queued":
         return job
     if job.status == "done":
         raise ConfigError(f"job {jid} is done (analysis {job.aid})",
-                          "run `neuromfa analyze` again to recompute; it replaces the same analysis")
+                          f"run {action('analyze')} again to recompute; it replaces the same analysis")
     if job.status == "running":
         why = worker_gone(job, stale_after)
         if why is None:
@@ -280,7 +250,7 @@ def retry(store, jid: str, *, stale_after: float = STALE_AFTER_S) -> JobInfo:
     if not requeued:
         now = get_job(store, jid)
         raise ConfigError(f"job {jid} changed while retrying it (now {now.status}); nothing done",
-                          "look at it with `neuromfa jobs show` and try again")
+                          f"look at it with {action('job', jid=jid)} and try again")
     return get_job(store, jid)
 
 
@@ -291,7 +261,7 @@ class RetryReport(BaseModel):
     skipped: list[tuple[str, str]] = []
 
 
-def retry_many(store, status: RetryStatus, *, model: str | None = None,
+def retry_many(store: Store, status: RetryStatus, *, model: str | None = None,
                stale_after: float = STALE_AFTER_S) -> RetryReport:
     """Requeue every failed or cancelled job, or every stale running one ("stale": its worker is
     gone), optionally only of one model. Each job is requeued on its own, atomically."""

@@ -9,19 +9,36 @@ recorded (nothing can be) and ``DatabaseDown`` ends the run instead of failing j
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
+from types import TracebackType
+from typing import Literal, TypeVar
 
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 from pydantic import BaseModel
 
-from neuromfa.analysis import jobs
 from neuromfa.analysis.engine import analyze_snin
-from neuromfa.analysis.writeback import analysis_record, measured_rows, pause_before_commit
 from neuromfa.base.errors import DatabaseError, NeuromfaError
-from neuromfa.store.analyses import AnalysisRepository, JobLost, job_lost
+from neuromfa.jobs import queue as jobs
+from neuromfa.jobs.writeback import analysis_record, measured_rows
+from neuromfa.schema.records import JobStatus
+from neuromfa.store.analyses import AnalysisRepository
+from neuromfa.store.connection import Store
 from neuromfa.store.graphs import GraphRepository
+from neuromfa.store.jobs import JobLost, job_lost
+
+T = TypeVar("T")
+
+# What became of a job in one worker: a job status, or lost (taken over by another worker
+# before this one could write), skipped (not queued when this worker tried to take it) or
+# missing (deleted from the database while a caller waited for it).
+OutcomeStatus = Literal[JobStatus, "lost", "skipped", "missing"]
+
+# Called inside the write-back transaction with the job id, after every result is written and
+# just before the commit (what a caller injects to observe or interrupt that moment).
+BeforeCommit = Callable[[str], None]
 
 # Progress recorded on the Job at each stage boundary.
 PROGRESS_CLAIMED, PROGRESS_PULLED, PROGRESS_COMPUTED = 0.05, 0.3, 0.8
@@ -29,13 +46,13 @@ PROGRESS_CLAIMED, PROGRESS_PULLED, PROGRESS_COMPUTED = 0.05, 0.3, 0.8
 RECLAIM_EVERY_S = jobs.HEARTBEAT_S  # how often a worker looks for stale running jobs
 
 # Jobs this process holds now: jid -> (store, claim token); what `release_held` gives back.
-_held: dict[str, tuple[object, str]] = {}
+_held: dict[str, tuple[Store, str]] = {}
 
 
 class DatabaseDown(DatabaseError):
     """The database cannot be reached: the run stops (no job can be taken or recorded)."""
 
-    def __reduce__(self):  # message and hint survive the trip back from a pool process
+    def __reduce__(self) -> tuple[type[DatabaseDown], tuple[str, str | None]]:  # message and hint survive the trip back from a pool process
         return (type(self), (self.message, self.hint))
 
 
@@ -57,17 +74,15 @@ def down_error(exc: DatabaseError) -> DatabaseDown:
 def release_held() -> None:
     """Best effort: put every job this process holds back in the queue (it is about to exit)."""
     for jid, (store, token) in list(_held.items()):
-        _quietly(lambda: jobs.release(store, jid, token))
+        _quietly(functools.partial(jobs.release, store, jid, token))
 
 
 class JobOutcome(BaseModel):
-    """What became of one job in one worker. status: done | failed | cancelled | lost (taken
-    over by another worker before this one could write) | skipped (not queued when this worker
-    tried to take it: another worker has it, or it was cancelled or finished)."""
+    """What became of one job in one worker (``status``: see OutcomeStatus)."""
 
     jid: str
     graph: str | None = None
-    status: str
+    status: OutcomeStatus
     aid: str | None = None
     error: str | None = None
     worker: str = ""
@@ -83,7 +98,7 @@ class Heartbeat:
     pull and compute come from this one thread (no self-conflicts on optimistic servers); it
     notes when the job is no longer ours (cancelled / taken over)."""
 
-    def __init__(self, store, jid: str, token: str, interval: float = jobs.HEARTBEAT_S):
+    def __init__(self, store: Store, jid: str, token: str, interval: float = jobs.HEARTBEAT_S):
         self.store, self.jid, self.token, self.interval = store, jid, token, interval
         self.progress = PROGRESS_CLAIMED
         self.lost = False
@@ -91,11 +106,12 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{jid}", daemon=True)
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
-    def __exit__(self, exc_type, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         # on an error, do not wait for a beat in flight (it may be retrying a dead server)
         self.stop(wait=exc_type is None)
 
@@ -130,8 +146,9 @@ def _error_text(exc: BaseException) -> str:
     return f"internal error {type(exc).__name__}: {exc}"
 
 
-def execute(store, job: jobs.JobInfo, token: str, worker: str) -> JobOutcome:
-    """Run a job this worker has claimed with ``token``."""
+def execute(store: Store, job: jobs.JobInfo, token: str, worker: str, *,
+            before_commit: BeforeCommit | None = None) -> JobOutcome:
+    """Run a job this worker has claimed with ``token`` (``before_commit``: see BeforeCommit)."""
     out = JobOutcome(jid=job.jid, graph=job.graph, status="running", worker=worker)
 
     def check(hb: Heartbeat) -> None:
@@ -156,7 +173,8 @@ def execute(store, job: jobs.JobInfo, token: str, worker: str) -> JobOutcome:
         record = analysis_record(job.graph, params, result, seconds_pull=out.seconds_pull)
         rows = measured_rows(snin, job.graph, result)
         out.seconds_write = AnalysisRepository(store).write_back(
-            record, rows, jid=job.jid, token=token, on_commit=lambda: pause_before_commit(job.jid))
+            record, rows, jid=job.jid, token=token,
+            on_commit=(lambda: before_commit(job.jid)) if before_commit is not None else None)
         out.status, out.aid = "done", record.aid
     except JobLost as exc:
         out.status, out.error = ("cancelled" if exc.status == "cancelled" else "lost"), exc.message
@@ -167,22 +185,23 @@ def execute(store, job: jobs.JobInfo, token: str, worker: str) -> JobOutcome:
         if database_down(exc):
             raise down_error(exc) from None  # the job stays running; it is reclaimed as stale later
         _record_failure(store, out, token, exc)
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+    except Exception as exc:  # every failure is recorded on the job
         _record_failure(store, out, token, exc)
     finally:
         _held.pop(job.jid, None)
     return out
 
 
-def _record_failure(store, out: JobOutcome, token: str, exc: BaseException) -> None:
-    out.status, out.error = "failed", _error_text(exc)
-    if not _bookkeeping(lambda: jobs.fail(store, out.jid, token, out.error)):
+def _record_failure(store: Store, out: JobOutcome, token: str, exc: BaseException) -> None:
+    error = _error_text(exc)
+    out.status, out.error = "failed", error
+    if not _bookkeeping(lambda: jobs.fail(store, out.jid, token, error)):
         now = _bookkeeping(lambda: jobs.get_job(store, out.jid))
         if now is not None and now.status != "running":
             out.status = now.status  # e.g. cancelled meanwhile: that decision stands
 
 
-def _quietly(fn: Callable):
+def _quietly(fn: Callable[[], T]) -> T | None:
     """fn() or None when the database cannot be reached (best effort bookkeeping)."""
     try:
         return fn()
@@ -190,7 +209,7 @@ def _quietly(fn: Callable):
         return None
 
 
-def _bookkeeping(fn: Callable):
+def _bookkeeping(fn: Callable[[], T]) -> T | None:
     """fn() or None when it fails, except that an unreachable database stops the run."""
     try:
         return fn()
@@ -200,7 +219,8 @@ def _bookkeeping(fn: Callable):
         return None
 
 
-def run_job(store, jid: str, worker: str | None = None, *, stale_after: float = jobs.STALE_AFTER_S) -> JobOutcome:
+def run_job(store: Store, jid: str, worker: str | None = None, *, stale_after: float = jobs.STALE_AFTER_S,
+            before_commit: BeforeCommit | None = None) -> JobOutcome:
     """Claim job ``jid`` and run it; ``skipped`` when it is not queued (another worker has it,
     or it was cancelled or finished). A running job whose worker is gone is reclaimed first."""
     worker = worker or jobs.worker_id()
@@ -215,10 +235,10 @@ def run_job(store, jid: str, worker: str | None = None, *, stale_after: float = 
             now = jobs.get_job(store, jid)
             return JobOutcome(jid=jid, graph=now.graph, status="skipped", worker=worker,
                               error=f"job {jid} was {now.status} when this worker tried to take it")
-    return execute(store, job, token, worker)
+    return execute(store, job, token, worker, before_commit=before_commit)
 
 
-def run_next(store, worker: str | None = None) -> JobOutcome | None:
+def run_next(store: Store, worker: str | None = None, *, before_commit: BeforeCommit | None = None) -> JobOutcome | None:
     """Claim and run the oldest queued job; None when the queue is empty."""
     worker = worker or jobs.worker_id()
     while True:
@@ -229,21 +249,22 @@ def run_next(store, worker: str | None = None) -> JobOutcome | None:
             token = jobs.new_token()
             job = jobs.claim(store, jid, token, worker)
             if job is not None:
-                return execute(store, job, token, worker)
+                return execute(store, job, token, worker, before_commit=before_commit)
         # every candidate was taken by another worker meanwhile: look again
 
 
-def worker_loop(store, *, once: bool = False, poll: float = 2.0, max_jobs: int | None = None,
+def worker_loop(store: Store, *, once: bool = False, poll: float = 2.0, max_jobs: int | None = None,
                 stale_after: float = jobs.STALE_AFTER_S,
                 on_outcome: Callable[[JobOutcome], None] | None = None,
                 on_idle: Callable[[], None] | None = None,
                 on_reclaim: Callable[[str, str], None] | None = None,
-                stop: threading.Event | None = None) -> int:
+                stop: threading.Event | None = None,
+                before_commit: BeforeCommit | None = None) -> int:
     """Take queued jobs until stopped: ``once`` returns when the queue is empty, ``max_jobs``
     after that many jobs; otherwise polls every ``poll`` seconds. Running jobs whose worker is
     gone (``stale_after`` seconds without a heartbeat, or its process ended on this host) are
-    requeued first, at most every RECLAIM_EVERY_S (``on_reclaim(jid, why)`` for each). Returns
-    jobs run."""
+    requeued first, at most every RECLAIM_EVERY_S (``on_reclaim(jid, why)`` for each).
+    ``before_commit`` goes to every write-back. Returns jobs run."""
     worker = jobs.worker_id()
     done = 0
     last_reclaim = -RECLAIM_EVERY_S
@@ -253,7 +274,7 @@ def worker_loop(store, *, once: bool = False, poll: float = 2.0, max_jobs: int |
                 if on_reclaim:
                     on_reclaim(jid, why)
             last_reclaim = time.monotonic()
-        outcome = run_next(store, worker)
+        outcome = run_next(store, worker, before_commit=before_commit)
         if outcome is None:
             if once:
                 break

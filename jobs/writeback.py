@@ -3,10 +3,6 @@ itself, one transaction, is `neuromfa.store.analyses.AnalysisRepository.write_ba
 
 from __future__ import annotations
 
-import os
-import sys
-import time
-
 import numpy as np
 
 from neuromfa.analysis.results import EngineOutput
@@ -14,10 +10,6 @@ from neuromfa.base.errors import AnalysisError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import AnalysisRecord, MeasuredRow, neuron_uid
 from neuromfa.schema.snin import SNIN
-
-# Test hook: seconds to sleep inside the write-back transaction, after every result is written
-# and before the commit (tests kill the worker there to show that nothing partial remains).
-PAUSE_ENV = "NEUROMFA_WRITEBACK_PAUSE"
 
 
 def _null_fields(out: EngineOutput) -> dict[str, object]:
@@ -49,12 +41,3 @@ def measured_rows(snin: SNIN, gid: str, out: EngineOutput) -> list[MeasuredRow]:
     nfd = out.nfd_or_none()  # NaN -> null (ineligible)
     mass = np.asarray(out.mass_T, dtype=np.int64).tolist()
     return [{"uid": u, "nfd": v, "mass": m} for u, v, m in zip(uids, nfd, mass)]
-
-
-def pause_before_commit(jid: str | None) -> None:
-    """The write-back's ``on_commit`` in a worker: sleep ``$NEUROMFA_WRITEBACK_PAUSE`` seconds
-    when it is set (tests only)."""
-    seconds = os.environ.get(PAUSE_ENV)
-    if seconds:
-        print(f"neuromfa: write-back of job {jid} paused for {seconds} s", file=sys.stderr, flush=True)
-        time.sleep(float(seconds))

@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterator, Sequence
 import pandas as pd
 from pydantic import BaseModel
 
-from neuromfa.analysis import jobs as _jobs
-from neuromfa.analysis.executors import make_executor
-from neuromfa.analysis.jobs import JobInfo
+from neuromfa.jobs import queue as _jobs
+from neuromfa.jobs.executors import ExecutorName, make_executor
+from neuromfa.jobs.queue import JobInfo
 from neuromfa.analysis.sweep import SweepResult, sign_warning, sweep_row
-from neuromfa.analysis.worker import JobOutcome, worker_loop
+from neuromfa.jobs.worker import JobOutcome, worker_loop
 from neuromfa.ingest.pipeline import IngestReport, ingest_path
 from neuromfa.base.errors import AnalysisError, ConfigError, action, param
 from neuromfa.schema.params import AnalysisParams
@@ -112,7 +112,7 @@ def analyze(
     null: str | None = None,
     null_samples: int | None = None,
     workers: int = 1,
-    executor: str = "local",
+    executor: ExecutorName = "local",
     ray_address: str | None = None,
     wait: bool = True,
     settings: DatabaseSettings | None = None,

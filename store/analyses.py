@@ -9,9 +9,9 @@ of it commits or none of it. It runs as a managed write (retried on transient er
 ArcadeDB's optimistic-concurrency conflicts), so it must be repeatable: it is, since it starts
 by deleting what it is about to create.
 
-Statements: writeback_check, analysis_delete, analysis_create, measured_create,
-analysis_write_time, job_done (the write-back); results_rows, spectra_rows, nfd_rows,
-analyses_present.
+Statements: analysis_delete, analysis_create, measured_create, analysis_write_time (the
+write-back, opened by the jobs aggregate's writeback_check and closed by its job_done:
+store/jobs.py); results_rows, spectra_rows, nfd_rows, analyses_present.
 """
 
 from __future__ import annotations
@@ -22,29 +22,14 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from neuromfa.base.errors import AnalysisError, NeuromfaError
-from neuromfa.schema.records import AnalysisRecord, MeasuredRow, Mode, now_iso
+from neuromfa.base.errors import AnalysisError
+from neuromfa.schema.records import AnalysisRecord, MeasuredRow, Mode
+from neuromfa.store.jobs import JobLost, check_held, finish
 from neuromfa.store.named import NamedStore, NamedTx
 
 MEASURED_BATCH = 10_000
 
-
-class JobLost(NeuromfaError):
-    """The job was cancelled, or requeued and taken by another worker, before its write-back."""
-
-    def __init__(self, message: str, status: str):
-        super().__init__(message)
-        self.status = status
-
-
-def job_lost(jid: str, status: str | None) -> JobLost:
-    """The error of a worker that no longer holds job ``jid`` (now ``status``; None: deleted)."""
-    if status is None:
-        return JobLost(f"job {jid} was deleted; its results were not written", "missing")
-    if status == "cancelled":
-        return JobLost(f"job {jid} was cancelled; its results were not written", "cancelled")
-    return JobLost(f"job {jid} was taken over by another worker (now {status}); "
-                   "its results were not written by this one", status)
+__all__ = ["AnalysisRepository", "JobLost", "NfdRow", "ResultRow", "SpectrumRow"]
 
 
 class ResultRow(BaseModel):
@@ -101,19 +86,6 @@ class NfdRow(BaseModel):
     mass: int
 
 
-def check_job(tx: NamedTx, jid: str, token: str) -> None:
-    """Inside the write-back: JobLost unless job ``jid`` is running under claim ``token``."""
-    rows = tx.run_named("writeback_check", jid=jid, token=token)
-    row = rows[0] if rows else None
-    if row is None or row["status"] != "running" or row["claim"] != token:
-        raise job_lost(jid, row["status"] if row else None)
-
-
-def finish_job(tx: NamedTx, jid: str, aid: str) -> None:
-    """Inside the write-back, last: job ``jid`` is done with analysis ``aid``."""
-    tx.run_named("job_done", jid=jid, aid=aid, now=now_iso())
-
-
 class AnalysisRepository:
     """Stored analyses: the write-back and the rows of tables and figures."""
 
@@ -131,7 +103,7 @@ class AnalysisRepository:
         def work(tx: NamedTx) -> None:
             t0 = time.perf_counter()
             if jid is not None:
-                check_job(tx, jid, token or "")
+                check_held(tx, jid, token or "")
             tx.run_named("analysis_delete", aid=record.aid)
             if not tx.run_named("analysis_create", **record.model_dump()):
                 raise AnalysisError(f"graph {record.graph!r} was deleted before its analysis could be stored")
@@ -143,7 +115,7 @@ class AnalysisRepository:
                                     "the stored graph changed during the analysis; re-ingest it and retry")
             tx.run_named("analysis_write_time", aid=record.aid, seconds=time.perf_counter() - t0)
             if jid is not None:
-                finish_job(tx, jid, record.aid)
+                finish(tx, jid, record.aid)
             if on_commit is not None:
                 on_commit()
 

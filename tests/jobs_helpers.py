@@ -21,6 +21,7 @@ from neuromfa.store.models import ModelRepository
 FIXTURE = Path(__file__).parent / "fixtures" / "neox-h64-l2"
 SYNTH = Path(__file__).parents[1] / "benchmarks" / "analysis" / "synth.py"
 CLI = [sys.executable, "-m", "neuromfa.cli"]  # the `neuromfa` command
+PAUSING_WORKER = [sys.executable, str(Path(__file__).parent / "pausing_worker.py")]  # + SECONDS, worker args
 
 
 def store_graph(store, snin: SNIN, model: str, step: int, sample: int, k: int = 32,
@@ -86,10 +87,11 @@ def store_pythia_shaped(store, model: str = "big", steps=(0,), samples=(0,), hid
 
 
 class Proc:
-    """A `neuromfa` subprocess whose stdout and stderr lines are collected as they come."""
+    """A `neuromfa` subprocess (or another ``command``) whose stdout and stderr lines are
+    collected as they come."""
 
-    def __init__(self, args: list[str], env: dict[str, str]):
-        self.popen = subprocess.Popen([*CLI, *args], env=env, text=True,
+    def __init__(self, args: list[str], env: dict[str, str], command: list[str] = CLI):
+        self.popen = subprocess.Popen([*command, *args], env=env, text=True,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: queue.Queue[str] = queue.Queue()
         self.out: list[str] = []

@@ -11,8 +11,9 @@ from conftest import WIPE
 from jobs_helpers import COUNT_ANALYSES, COUNT_JOBS, COUNT_MEASURED, count, settings_for, store_fixture
 
 from neuromfa import api
-from neuromfa.analysis import jobs, worker
 from neuromfa.base.errors import ConfigError, NotFoundError
+from neuromfa.jobs import queue as jobs
+from neuromfa.jobs import worker
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
 

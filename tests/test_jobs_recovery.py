@@ -18,7 +18,7 @@ from conftest import pick_free_port
 from jobs_helpers import (CLI, COUNT_ANALYSES, COUNT_JOBS, Proc, count, store_fixture, store_pythia_shaped,
                           wait_until)
 
-from neuromfa.analysis import jobs, worker
+from neuromfa.jobs import queue as jobs, worker
 from neuromfa.base.errors import ConfigError
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id

@@ -11,8 +11,8 @@ from jobs_helpers import store_fixture, store_graph
 from neuromfa import api
 from neuromfa.analysis.emergence import emergence, summarize_checkpoints
 from neuromfa.analysis.engine import analyze_snin
-from neuromfa.analysis.writeback import analysis_record, measured_rows
 from neuromfa.base.errors import ConfigError
+from neuromfa.jobs.writeback import analysis_record, measured_rows
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
 from neuromfa.store.analyses import AnalysisRepository

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from neuromfa.analysis.executors import LocalExecutor, make_executor
-from neuromfa.analysis.jobs import JobInfo, parse_params, worker_gone
 from neuromfa.base.errors import ConfigError
+from neuromfa.jobs.executors import LocalExecutor, make_executor
+from neuromfa.jobs.queue import JobInfo, parse_params, worker_gone
 from neuromfa.results.tables import _r2_min
 from neuromfa.schema.params import AnalysisParams
 

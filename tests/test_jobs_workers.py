@@ -8,21 +8,26 @@ import signal
 import socket
 import time
 
-from jobs_helpers import COUNT_ANALYSES, COUNT_MEASURED, Proc, count, settings_for, store_fixture, wait_until
+from jobs_helpers import COUNT_ANALYSES, COUNT_MEASURED, PAUSING_WORKER, Proc, count, settings_for, store_fixture, wait_until
 
 from neuromfa import api
-from neuromfa.analysis import jobs, worker
-from neuromfa.analysis.writeback import PAUSE_ENV
+from neuromfa.jobs import queue as jobs
+from neuromfa.jobs import worker
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
 
 GID = graph_id("neox", 0, 0, 32)
 
 
+def pausing_worker(seconds: float, args: list[str], env: dict[str, str]) -> Proc:
+    """`neuromfa worker ARGS` whose write-backs pause ``seconds`` just before their commit."""
+    return Proc([str(seconds), *args], env, command=PAUSING_WORKER)
+
+
 def test_worker_killed_during_write_back_leaves_nothing(store, db_env):
     snin = store_fixture(store, "neox", steps=(0,), samples=(0,))[(0, 0)]
     (jid,), _ = jobs.enqueue(store, [GID], AnalysisParams(mode="one-hop"))
-    proc = Proc(["worker", "--once"], {**db_env, PAUSE_ENV: "120"})
+    proc = pausing_worker(120, ["--once"], db_env)
     proc.wait_for("write-back of job")  # everything is written, the commit has not happened
     os.kill(proc.popen.pid, signal.SIGKILL)
     proc.finish()
@@ -43,7 +48,7 @@ def test_cancel_during_write_back_leaves_nothing(store, db_env):
     retry sees the cancel) and commits nothing."""
     store_fixture(store, "neox", steps=(0,), samples=(0,))
     (jid,), _ = jobs.enqueue(store, [GID], AnalysisParams(mode="one-hop"))
-    proc = Proc(["worker", "--once"], {**db_env, PAUSE_ENV: "3"})
+    proc = pausing_worker(3, ["--once"], db_env)
     proc.wait_for("write-back of job")
     assert jobs.cancel(store, jid).status == "cancelled"
     assert proc.finish() == 0
@@ -76,7 +81,7 @@ def test_two_worker_processes_run_each_job_exactly_once(store, db_env):
 def test_worker_stopped_by_sigterm_puts_its_job_back(store, db_env):
     store_fixture(store, "neox", steps=(0,), samples=(0,))
     (jid,), _ = jobs.enqueue(store, [GID], AnalysisParams(mode="one-hop"))
-    proc = Proc(["worker"], {**db_env, PAUSE_ENV: "120"})
+    proc = pausing_worker(120, [], db_env)
     proc.wait_for("write-back of job")
     proc.popen.send_signal(signal.SIGTERM)
     assert proc.finish() == 130

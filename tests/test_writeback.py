@@ -9,7 +9,7 @@ from jobs_helpers import FIXTURE, COUNT_ANALYSES, COUNT_MEASURED, count, setting
 
 from neuromfa import api
 from neuromfa.analysis.engine import analyze_snin
-from neuromfa.analysis.writeback import analysis_record, measured_rows
+from neuromfa.jobs.writeback import analysis_record, measured_rows
 from neuromfa.base.errors import AnalysisError
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.schema.params import AnalysisParams
