@@ -16,9 +16,9 @@ from typing import NamedTuple
 
 from neuromfa.base.errors import ConfigError, ModelError, NotFoundError
 from neuromfa.ingest.readers import WEIGHT_HINT, is_model_path
+from neuromfa.training.metrics_file import METRICS_FILE
 
 STEP_DIR = re.compile(r"^(?:step|checkpoint-)(\d+)$")
-METRICS_FILE = "metrics.json"
 
 
 def read_metrics(path: str | Path) -> dict[str, float]:

@@ -23,19 +23,20 @@ Writes (``write=True``) run as one auto-commit transaction, so schema statements
 
 from __future__ import annotations
 
-import contextlib
 import re
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-import neo4j
-import neo4j.graph
 import pandas as pd
 from neo4j.exceptions import DriverError, Neo4jError
 
 from neuromfa.base.errors import DatabaseError, action, param
 from neuromfa.queries.library import QueryInfo, bind_params, get_query
 from neuromfa.store.connection import Store, open_store, translate
+from neuromfa.store.user_cypher import QueryResult, run_auto_commit, run_rolled_back
+
+__all__ = ["QueryResult", "execute", "read_only", "refuse_write_clauses", "run_cypher", "run_named",
+           "run_query", "write_clauses"]
 
 WRITE_HINT = f"add {param('write', True)} to run statements that change the database"
 
@@ -60,42 +61,6 @@ _TOKEN_RE = re.compile(
 )
 _POSITION_RE = re.compile(r"line (\d+)(?:, column |:)(\d+)")
 _QUOTED_RE = re.compile(r"""'([^'\s]{2,})'|"([^"\s]{2,})\"""")
-
-
-@dataclass
-class QueryResult:
-    """Rows of one statement, with its column names (kept even when there are no rows) and
-    the update counters the server reported (non-zero ones only)."""
-
-    columns: list[str]
-    rows: list[list[Any]]
-    counters: dict[str, int] = field(default_factory=dict)
-
-    def records(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row)) for row in self.rows]
-
-    def frame(self) -> pd.DataFrame:
-        df = pd.DataFrame.from_records(self.rows, columns=self.columns) if self.rows else \
-            pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})
-        df.attrs["counters"] = dict(self.counters)
-        return df
-
-
-def plain(value: Any) -> Any:
-    """A driver value as plain Python: nodes and relationships as their property dicts (with
-    ``_labels`` / ``_type``), paths as lists of node dicts, temporal values as datetime/date."""
-    if isinstance(value, neo4j.graph.Node):
-        return {"_labels": sorted(value.labels), **{k: plain(v) for k, v in value.items()}}
-    if isinstance(value, neo4j.graph.Relationship):
-        return {"_type": value.type, **{k: plain(v) for k, v in value.items()}}
-    if isinstance(value, neo4j.graph.Path):
-        return [plain(n) for n in value.nodes]
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    to_native = getattr(value, "to_native", None)
-    return to_native() if callable(to_native) else value
 
 
 def _tokens(text: str) -> Iterator[tuple[str, str]]:
@@ -217,51 +182,24 @@ def statement_error(exc: Neo4jError, text: str, *, named: str | None = None) -> 
     return DatabaseError(f"the graph database rejected {what}: {message}{at}", hint=hint)
 
 
-def _nonzero_counters(summary: neo4j.ResultSummary) -> dict[str, int]:
-    counters = summary.counters
-    names = ("nodes_created", "nodes_deleted", "relationships_created", "relationships_deleted",
-             "properties_set", "labels_added", "labels_removed", "indexes_added",
-             "indexes_removed", "constraints_added", "constraints_removed", "system_updates")
-    return {n: getattr(counters, n) for n in names if getattr(counters, n)}
-
-
 def read_only(store: Store, text: str, params: Mapping[str, Any]) -> QueryResult:
-    """Run ``text`` in a READ transaction that is always rolled back; refuse it (DatabaseError)
-    when the server refuses a write or reports any update. The read-only guarantee comes from
-    ``store``'s credentials (see ``Store.reader()``). Driver errors are not translated here."""
-    with store.session(default_access_mode=neo4j.READ_ACCESS) as session:
-        tx = session.begin_transaction()
-        try:
-            result = tx.run(text, dict(params))
-            columns = list(result.keys())
-            rows = [[plain(v) for v in record.values()] for record in result]
-            summary = result.consume()
-        except BaseException as exc:
-            with contextlib.suppress(DriverError, Neo4jError):
-                tx.rollback()
-            if isinstance(exc, Neo4jError) and _is_access_mode(exc):
-                raise _server_refusal(exc.message or exc.code or "") from None
-            raise
-        tx.rollback()  # always: a read leaves nothing behind that a rollback can undo
-    counters = _nonzero_counters(summary)
-    if counters or summary.counters.contains_updates:
-        changed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counters.items())
+    """Run ``text`` read-only and rolled back; refuse it (DatabaseError) when the server refuses
+    a write or reports any update. The read-only guarantee comes from ``store``'s credentials
+    (see ``Store.reader()``). Other driver errors are not translated here."""
+    try:
+        result, updated = run_rolled_back(store, text, params)
+    except Neo4jError as exc:
+        if _is_access_mode(exc):
+            raise _server_refusal(exc.message or exc.code or "") from None
+        raise
+    if result.counters or updated:
+        changed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counters.items())
         # Not "nothing was changed": ArcadeDB keeps new types and schema changes after a
         # rollback, which only a read-only user prevents.
         raise DatabaseError(
             f"refused: the server reported updates ({changed or 'unspecified'}) for a statement "
             f"that runs read-only; its transaction was rolled back", hint=WRITE_HINT)
-    return QueryResult(columns, rows, {})
-
-
-def read_write(store: Store, text: str, params: Mapping[str, Any]) -> QueryResult:
-    """Run ``text`` as one auto-commit transaction; keep the server's update counters."""
-    with store.session(default_access_mode=neo4j.WRITE_ACCESS) as session:
-        result = session.run(text, dict(params))
-        columns = list(result.keys())
-        rows = [[plain(v) for v in record.values()] for record in result]
-        counters = _nonzero_counters(result.consume())
-    return QueryResult(columns, rows, counters)
+    return result
 
 
 _STATEMENT_CODES = ("Neo.ClientError.Statement.", "Neo.ClientError.Procedure.",
@@ -280,7 +218,7 @@ def execute(text: str, params: Mapping[str, Any] | None = None, *, write: bool =
             return execute(text, params, write=write, store=own, named=named)
     try:
         if write:
-            return read_write(store, text, params)
+            return run_auto_commit(store, text, params)
         return read_only(_reading_store(store, named), text, params)
     except Neo4jError as exc:
         if (exc.code or "").startswith(_STATEMENT_CODES):
