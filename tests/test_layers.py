@@ -37,7 +37,7 @@ def test_import_contracts_hold(tmp_path):
 
 
 def test_no_module_outside_store_executes_cypher():
-    calls = re.compile(r"\b(store|tx|session)\.(read|write|run)\(|\bcypher\(\"|import cypher|statements import")
+    calls = re.compile(r"\b(store|tx|session)\.(read|write|run)\(|\bcypher\(\"|import cypher\b|statements import .*\bcypher\b")
     offenders = []
     for folder in ("analysis", "base", "schema", "ingest", "training", "jobs", "queries", "results",
                    "plots", "experiments", "neuromfa", "cli"):
