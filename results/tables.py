@@ -134,7 +134,7 @@ def emergence_frame(store: NamedStore, model: str, *, reference_step: int | None
     exactly that parameter set."""
     if params is not None:
         res = _of_params(store, model, mode, params)
-        modes = [params.mode]
+        modes: list[str] = [params.mode]
     else:
         raw = _analyses(store, model, None, mode, False)
         res = raw[raw["aid"].notna()]
@@ -148,8 +148,9 @@ def emergence_frame(store: NamedStore, model: str, *, reference_step: int | None
     if res["params"].nunique() > 1:
         raise ConfigError(f"the {modes[0]} analyses of model {model!r} use different parameters across graphs",
                           f"analyse every step with one parameter set ({action('analyze', model=model, mode=modes[0])})")
-    samples = [SampleValue(step=int(r.step), sample=int(r.sample), alpha0=r.alpha0, width=r.width,
-                           passed_filter=bool(r.passed_filter), **_nulls_of(r)) for r in res.itertuples()]
+    samples = [SampleValue(step=int(cast(int, r.step)), sample=int(cast(int, r.sample)), alpha0=r.alpha0,
+                           width=r.width, passed_filter=bool(r.passed_filter), **_nulls_of(r))
+               for r in res.itertuples()]
     summaries = summarize_checkpoints(samples)
     points = {p.step: p for p in emergence(summaries, reference_step)}
     analysed = res.groupby("step").size()
