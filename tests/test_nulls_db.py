@@ -116,17 +116,20 @@ def test_emergence_gives_e_null_and_keeps_e(store, graph_server, db_env, run_dir
 
     # each graph's stored null mean against an independent shuffle of the pulled graph
     rows = store.read("MATCH (a:Analysis) WHERE a.null = 'shuffle' RETURN a.graph AS gid, "
-                      "a.null_alpha0_mean AS m, a.null_alpha0_std AS s, a.null_width_mean AS wm, "
-                      "a.null_width_std AS ws, a.null_samples AS n")
+                      "a.null_alpha0 AS a0, a.null_width AS w, a.null_alpha0_mean AS m, "
+                      "a.null_width_mean AS wm, a.null_samples AS n")
     assert len(rows) == len(api.graphs("run", store=store)) and all(r["n"] == 5 for r in rows)
     rng = np.random.default_rng(12345)
     params = AnalysisParams(mode="one-hop", min_mass=3)
+    independent = 20
     for r in rows:
         snin = GraphRepository(store).pull(r["gid"])
         draws = [analyze_snin(SNIN(**{**snin.__dict__, "w": independent_shuffle(snin, rng)}), params).spectrum
-                 for _ in range(5)]
-        a0 = np.mean([d.alpha0 for d in draws])
-        wd = np.mean([d.width for d in draws])
-        # two means of 5 draws each: their difference has std sqrt(2/5) of one draw's std
-        assert abs(a0 - r["m"]) <= 4 * np.sqrt(2 / 5) * r["s"] + 1e-12, r
-        assert abs(wd - r["wm"]) <= 4 * np.sqrt(2 / 5) * r["ws"] + 1e-12, r
+                 for _ in range(independent)]
+        for stored, mean, mine in ((r["a0"], r["m"], [d.alpha0 for d in draws]),
+                                   (r["w"], r["wm"], [d.width for d in draws])):
+            assert mean == pytest.approx(np.mean(stored), abs=1e-15)
+            # two means of 5 and 20 draws of one distribution: the spread of their difference
+            # is sigma * sqrt(1/5 + 1/20), sigma estimated from all 25 draws
+            sigma = np.std(np.concatenate([stored, mine]), ddof=1)
+            assert abs(np.mean(mine) - mean) <= 4 * sigma * np.sqrt(1 / 5 + 1 / independent) + 1e-12, r
