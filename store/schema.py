@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from neuromfa.store.statements import file_statements
@@ -10,7 +10,7 @@ from neuromfa.store.statements import file_statements
 SCHEMA_FILES = ("constraints.cypher", "indexes.cypher")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load() -> tuple[str, ...]:
     pkg = resources.files("neuromfa.schema")
     return tuple(s for name in SCHEMA_FILES for s in file_statements(pkg.joinpath(name)))

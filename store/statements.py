@@ -7,7 +7,7 @@ Every statement takes its values as parameters; nothing is spliced into the text
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -18,7 +18,7 @@ def _code_lines(text: str) -> list[str]:
     return [ln for ln in text.splitlines() if not ln.lstrip().startswith("//")]
 
 
-@lru_cache(maxsize=None)
+@cache
 def cypher(name: str) -> str:
     """Text of store/cypher/<name>.cypher (leading // comment lines removed)."""
     path = resources.files("neuromfa.store").joinpath("cypher", f"{name}.cypher")
