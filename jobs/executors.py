@@ -19,6 +19,7 @@ import atexit
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -95,7 +96,11 @@ def _parent_gone(pid: int, created: float) -> bool:
 
 def _orphan_exit() -> None:
     """Give back the job in hand (bounded: the database may be gone too), then exit now."""
-    releaser = threading.Thread(target=release_held, daemon=True)
+    def say(line: str) -> None:
+        print(f"neuromfa: pool process {os.getpid()} lost the process that started it; {line}",
+              file=sys.stderr, flush=True)
+
+    releaser = threading.Thread(target=release_held, args=(say,), daemon=True)
     releaser.start()
     releaser.join(RELEASE_WAIT_S)
     os._exit(1)

@@ -9,7 +9,6 @@ recorded (nothing can be) and ``DatabaseDown`` ends the run instead of failing j
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections.abc import Callable
@@ -71,10 +70,17 @@ def down_error(exc: DatabaseError) -> DatabaseDown:
     return exc if isinstance(exc, DatabaseDown) else DatabaseDown(exc.message, exc.hint)
 
 
-def release_held() -> None:
-    """Best effort: put every job this process holds back in the queue (it is about to exit)."""
+def release_held(say: Callable[[str], None] | None = None) -> None:
+    """Best effort: put every job this process holds back in the queue (it is about to exit);
+    ``say`` hears one line per job."""
     for jid, (store, token) in list(_held.items()):
-        _quietly(functools.partial(jobs.release, store, jid, token))
+        try:
+            given = jobs.release(store, jid, token)
+            line = f"job {jid} given back to the queue" if given else f"job {jid} was not this process's any more"
+        except Exception as exc:  # noqa: BLE001 - exiting anyway; say why the job stays running
+            line = f"job {jid} could not be given back ({exc}); it is reclaimed as stale later"
+        if say:
+            say(line)
 
 
 class JobOutcome(BaseModel):

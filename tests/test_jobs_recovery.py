@@ -4,6 +4,7 @@ concurrent enqueues, bulk retry, the server dying under a running command."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -63,10 +64,14 @@ def held_jobs(store, parent: int) -> dict[str, int]:
     return held
 
 
-def freeze_holders(store, parent: int, jid: str | None = None, n: int = 1) -> dict[str, int]:
-    """SIGSTOP ``n`` pool processes of ``parent`` while each holds a running job (``jid``, or
+def freeze_holders(store, proc: Proc, jid: str | None = None, n: int = 1) -> dict[str, int]:
+    """SIGSTOP ``n`` pool processes of ``proc`` while each holds a running job (``jid``, or
     any): frozen, none can finish its job behind the test's back. Returns {jid: pid}."""
+    parent = proc.popen.pid
+
     def attempt():
+        if proc.popen.poll() is not None:
+            raise AssertionError(f"analyze ended (status {proc.popen.returncode}) first: {proc.output()}")
         frozen = {}
         for held, pid in held_jobs(store, parent).items():
             if jid in (None, held) and len(frozen) < n:
@@ -85,21 +90,36 @@ def freeze_holders(store, parent: int, jid: str | None = None, n: int = 1) -> di
     return wait_until(attempt, timeout=240, what=f"{n} pool process(es) holding a job", every=0.1)
 
 
+@pytest.fixture
+def reaper():
+    """Processes the test started, killed at its end whatever happened (a failed test must not
+    leave a pool running): call it with a Proc to watch its whole tree."""
+    procs: list[Proc] = []
+    yield procs.append
+    for proc in procs:
+        tree = [proc.popen.pid, *descendants(proc.popen.pid)]
+        for pid in tree:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.popen.wait(30)
+
+
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 # -- the local pool ------------------------------------------------------------------------------
-def test_killed_pool_process_requeues_then_fails_its_job_and_the_run_goes_on(store, db_env):
+def test_killed_pool_process_requeues_then_fails_its_job_and_the_run_goes_on(store, db_env, reaper):
     """SIGKILL the pool process running a job: the job is requeued and the run goes on in a new
     pool; kill the process running it again: the job fails with the reason. Every other job is
     done, and nobody sees a traceback."""
     gids = store_pythia_shaped(store, steps=(0, 1, 2, 3), samples=(0,))
     proc = Proc(["analyze", "--model", "big", "--workers", "2"], db_env)
-    ((victim, first),) = freeze_holders(store, proc.popen.pid).items()
+    reaper(proc)
+    ((victim, first),) = freeze_holders(store, proc).items()
     os.kill(first, signal.SIGKILL)
     proc.wait_for(f"job {victim} ")  # the parent says what became of it
-    second = freeze_holders(store, proc.popen.pid, victim)[victim]  # running again, in a new pool
+    second = freeze_holders(store, proc, victim)[victim]  # running again, in a new pool
     assert second != first
     os.kill(second, signal.SIGKILL)
     rc = proc.finish(300)
@@ -120,18 +140,25 @@ def test_killed_pool_process_requeues_then_fails_its_job_and_the_run_goes_on(sto
 def test_pool_processes_exit_and_give_back_their_jobs_when_analyze_is_killed(store, db_env):
     store_pythia_shaped(store, steps=(0, 1, 2, 3), samples=(0,))
     proc = Proc(["analyze", "--model", "big", "--workers", "2"], db_env)
-    held = freeze_holders(store, proc.popen.pid, n=2)  # both mid-job
+    held = freeze_holders(store, proc, n=2)  # both mid-job
     tree = descendants(proc.popen.pid)  # pool processes, their fork server, the resource tracker
     os.kill(proc.popen.pid, signal.SIGKILL)
     proc.finish()
     killed = time.monotonic()
     for pid in held.values():
         os.kill(pid, signal.SIGCONT)  # orphans now, with a job in hand
-    wait_until(lambda: not any(alive(p) for p in tree), timeout=10, what="the orphaned processes to exit")
+    try:
+        wait_until(lambda: not any(alive(p) for p in tree), timeout=10, what="the orphaned processes to exit")
+    finally:
+        for pid in tree:  # should all be gone; a failure must not leave them running
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     print(f"orphans gone {time.monotonic() - killed:.1f} s after the parent was killed")
+    proc.finish()  # its output pipes close with the last orphan
     after = {j.jid: j for j in jobs.list_jobs(store)}
-    for jid in held:  # released, not finished by an orphan
-        assert (after[jid].status, after[jid].worker) == ("queued", None)
+    for jid, pid in held.items():  # released, not finished by an orphan
+        assert (after[jid].status, after[jid].worker) == ("queued", None), proc.output()
+        assert f"pool process {pid} lost the process that started it; job {jid} given back" in proc.output()
     assert {j.status for j in after.values()} == {"queued"}
     assert count(store, COUNT_ANALYSES) == 0
 
@@ -278,7 +305,7 @@ def own_server(tmp_path):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_running_analyze_fails_fast_when_the_server_dies(own_server, workers):
+def test_a_running_analyze_fails_fast_when_the_server_dies(own_server, workers, reaper):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "NEUROMFA_"))}
     env.update(NEO4J_URI=own_server.uri, NEO4J_USERNAME=own_server.username,
                NEO4J_PASSWORD=own_server.password(), NEUROMFA_HOME=str(own_server.home))
@@ -286,6 +313,7 @@ def test_a_running_analyze_fails_fast_when_the_server_dies(own_server, workers):
         st.apply_schema()
         store_fixture(st, "neox", steps=tuple(range(20)), samples=(0, 1))
         proc = Proc(["analyze", "--model", "neox", "--workers", str(workers)], env)
+        reaper(proc)
         wait_until(lambda: count(st, COUNT_FINISHED) > 0, timeout=240, what="a first job finished", every=0.1)
         tree = descendants(proc.popen.pid)
     os.kill(own_server.pid(), signal.SIGKILL)
