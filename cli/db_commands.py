@@ -10,7 +10,6 @@ from neuromfa.cli.console import console, err_console
 from neuromfa.store.connection import database_settings, open_store
 from neuromfa.store.server import READER_USER, LocalServer, State
 
-
 db_app = typer.Typer(
     help="Manage the local graph server (used when NEO4J_URI is not set) and the schema.",
     no_args_is_help=True,

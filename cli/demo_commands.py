@@ -8,10 +8,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from neuromfa.base.limits import MAX_K, MAX_SAMPLES, check_neurons, check_samples, check_workers, max_workers
 from neuromfa.cli.common import cli_store
 from neuromfa.cli.console import console, err_console
-from neuromfa.base.limits import MAX_K, MAX_SAMPLES, check_neurons, check_samples, check_workers, max_workers
-
 
 
 def _pm(mean, std) -> str:

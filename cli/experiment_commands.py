@@ -8,10 +8,10 @@ from typing import Optional
 
 import typer
 
-from neuromfa.cli.common import err_console
-from neuromfa.cli.output import Format, emit
 from neuromfa.base.errors import ConfigError
 from neuromfa.base.limits import MAX_K, MAX_SAMPLES, check_neurons, check_samples
+from neuromfa.cli.common import err_console
+from neuromfa.cli.output import Format, emit
 
 experiment_app = typer.Typer(help="Experiments where weight scale and function part ways.", no_args_is_help=True)
 

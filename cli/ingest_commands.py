@@ -8,10 +8,10 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from neuromfa.base.limits import MAX_K, MAX_SAMPLES
 from neuromfa.cli.common import cli_store, err_console
 from neuromfa.cli.output import Format, emit
 from neuromfa.ingest.pipeline import IngestReport, check_ingest, ingest_path
-from neuromfa.base.limits import MAX_K, MAX_SAMPLES
 from neuromfa.store.graphs import GraphRepository
 
 

@@ -11,14 +11,13 @@ from typing import Optional
 import typer
 
 from neuromfa import api
-from neuromfa.jobs import queue as jobs_db
-from neuromfa.jobs.queue import ACTIVE, FINISHED, HEARTBEAT_S, MAX_LIST_LIMIT, RETRY_STATUSES, STALE_AFTER_S, JobInfo
-from neuromfa.jobs.worker import JobOutcome, worker_loop
-from neuromfa.cli.common import cli_store
-from neuromfa.cli.output import Format, emit
-from neuromfa.cli.console import console, err_console
 from neuromfa.base.errors import ConfigError
-
+from neuromfa.cli.common import cli_store
+from neuromfa.cli.console import console, err_console
+from neuromfa.cli.output import Format, emit
+from neuromfa.jobs import queue as jobs_db
+from neuromfa.jobs.queue import ACTIVE, FINISHED, HEARTBEAT_S, MAX_LIST_LIMIT, STALE_AFTER_S, JobInfo
+from neuromfa.jobs.worker import JobOutcome, worker_loop
 
 jobs_app = typer.Typer(help="List, show, cancel and retry analysis jobs.", no_args_is_help=True)
 
@@ -162,7 +161,7 @@ def worker(
                             on_outcome=on_outcome, on_reclaim=on_reclaim)
     except KeyboardInterrupt:
         err_console.print("worker stopped")
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     err_console.print(f"worker ran {n} job(s)")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 from rich.table import Table
@@ -83,7 +83,7 @@ def query(
     name: Optional[str] = typer.Argument(None, help="A named query (see --list)."),
     list_: bool = typer.Option(False, "--list", "-l",
                                help="List the named queries (with NAME: that query's parameters)."),
-    param: List[str] = typer.Option([], "--param", "-p", metavar="NAME=VALUE",
+    param: list[str] = typer.Option([], "--param", "-p", metavar="NAME=VALUE",
                                     help="A query parameter (repeatable); sent as a Bolt parameter."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     out: Optional[Path] = typer.Option(None, "--out", "-o",

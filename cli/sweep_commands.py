@@ -9,12 +9,11 @@ from typing import Optional
 import typer
 
 from neuromfa import api
+from neuromfa.base.errors import ConfigError
+from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_THRESHOLD, check_workers, max_workers
 from neuromfa.cli.analyze_commands import BandChoice, ModeChoice, NullChoice
 from neuromfa.cli.console import err_console
 from neuromfa.cli.output import Format, emit
-from neuromfa.base.errors import ConfigError
-from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_THRESHOLD, check_workers, max_workers
-
 
 THRESHOLD_HELP = (f"Thresholds T, comma-separated (repeatable), e.g. 50,150,500; each finite, "
                   f"1 < T <= {MAX_THRESHOLD:,.0f}.")

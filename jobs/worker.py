@@ -77,7 +77,7 @@ def release_held(say: Callable[[str], None] | None = None) -> None:
         try:
             given = jobs.release(store, jid, token)
             line = f"job {jid} given back to the queue" if given else f"job {jid} was not this process's any more"
-        except Exception as exc:  # noqa: BLE001 - exiting anyway; say why the job stays running
+        except Exception as exc:
             line = f"job {jid} could not be given back ({exc}); it is reclaimed as stale later"
         if say:
             say(line)

@@ -23,16 +23,16 @@ from collections.abc import Callable, Iterator, Sequence
 import pandas as pd
 from pydantic import BaseModel
 
+from neuromfa.analysis.sweep import SweepResult, sign_warning, sweep_row
+from neuromfa.base.errors import AnalysisError, ConfigError, action, param
+from neuromfa.base.settings import DatabaseSettings
+from neuromfa.ingest.pipeline import IngestReport, ingest_path
 from neuromfa.jobs import queue as _jobs
 from neuromfa.jobs.executors import ExecutorName, make_executor
 from neuromfa.jobs.queue import JobInfo
-from neuromfa.analysis.sweep import SweepResult, sign_warning, sweep_row
 from neuromfa.jobs.worker import JobOutcome, worker_loop
-from neuromfa.ingest.pipeline import IngestReport, ingest_path
-from neuromfa.base.errors import AnalysisError, ConfigError, action, param
-from neuromfa.schema.params import AnalysisParams
-from neuromfa.base.settings import DatabaseSettings
 from neuromfa.results.tables import checkpoint_metrics, emergence_frame, graphs_of, results_frame
+from neuromfa.schema.params import AnalysisParams
 from neuromfa.store.connection import Store, open_store
 from neuromfa.store.graphs import GraphRepository
 

@@ -12,7 +12,7 @@ model is an error.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -28,8 +28,19 @@ from neuromfa.plots.nfd import nfd_figure
 from neuromfa.plots.spectrum import spectrum_figure
 from neuromfa.queries import run_query
 from neuromfa.report_html import (
-    FigureImage, Section, Table, caption_html, figure_html, figure_image, fmt, fmt_pm, frame_table, key_value_html,
-    note_html, page_html, table_html,
+    FigureImage,
+    Section,
+    Table,
+    caption_html,
+    figure_html,
+    figure_image,
+    fmt,
+    fmt_pm,
+    frame_table,
+    key_value_html,
+    note_html,
+    page_html,
+    table_html,
 )
 from neuromfa.results.tables import checkpoint_metrics, results_frame
 from neuromfa.store.models import ModelRepository
@@ -287,7 +298,7 @@ def _generated() -> str:
         ver = version("neuromfa")
     except PackageNotFoundError:
         ver = "(unknown version)"
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"generated {when} by neuromfa {ver}"
 
 

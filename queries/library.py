@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from difflib import get_close_matches
 from functools import lru_cache
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -137,9 +138,7 @@ def parse_value(param: QueryParam, raw: Any) -> Value:
     elif param.type == "int":
         if isinstance(raw, int) and not isinstance(raw, bool):
             value = raw
-        elif isinstance(raw, float) and raw.is_integer():
-            value = int(raw)
-        elif isinstance(raw, str) and _INT_RE.match(raw):
+        elif isinstance(raw, float) and raw.is_integer() or isinstance(raw, str) and _INT_RE.match(raw):
             value = int(raw)
         else:
             raise bad(f"{raw!r} is not an integer")
@@ -158,9 +157,9 @@ def parse_value(param: QueryParam, raw: Any) -> Value:
         value = raw
     if param.choices is not None and value not in param.choices:
         raise bad(f"{value!r} is not one of {', '.join(param.choices)}")
-    if param.minimum is not None and isinstance(value, (int, float)):
-        if value < param.minimum or (param.exclusive_minimum and value == param.minimum):
-            raise bad(f"{value!r} is not {param.constraint()[1:-1]}")
+    if param.minimum is not None and isinstance(value, (int, float)) and (
+            value < param.minimum or (param.exclusive_minimum and value == param.minimum)):
+        raise bad(f"{value!r} is not {param.constraint()[1:-1]}")
     return value
 
 

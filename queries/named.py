@@ -11,7 +11,8 @@ defaulted from its header) plus ``store`` (an open Store; None opens the configu
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 

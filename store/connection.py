@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import Any, Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase
@@ -26,8 +27,8 @@ from neo4j.exceptions import (
 )
 
 from neuromfa.base.errors import ConfigError, DatabaseError, action
-from neuromfa.base.validation import validate
 from neuromfa.base.settings import DatabaseSettings, redact_uri
+from neuromfa.base.validation import validate
 from neuromfa.store.named import DriverTx, NamedTx
 from neuromfa.store.schema import schema_statements
 from neuromfa.store.server import LocalServer
@@ -135,7 +136,7 @@ class Store:
         self._agent: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -150,7 +151,7 @@ class Store:
     def __repr__(self) -> str:
         return f"Store(uri={self.uri!r}, database={self.database!r})"
 
-    def reader(self) -> "Store":
+    def reader(self) -> Store:
         """This database under the read-only credentials (opened once, closed with this
         Store); ``self`` when it is read-only already or no read-only user is configured."""
         if self.read_only:

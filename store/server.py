@@ -36,18 +36,19 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from importlib import util as importlib_util
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import psutil
 
 from neuromfa.base.errors import DatabaseError, action
-from neuromfa.base.validation import validate
 from neuromfa.base.settings import HomeSettings
+from neuromfa.base.validation import validate
 from neuromfa.store.statements import cypher
 
 DEFAULT_DATABASE = "neurons"
@@ -439,9 +440,8 @@ class LocalServer:
             return False
         try:
             with GraphDatabase.driver(self.uri, auth=(ROOT_USER, self.password()),
-                                      connection_timeout=2.0) as driver:
-                with driver.session(database=self.database) as session:
-                    return session.run(cypher("ping")).single()["ok"] == 1
+                                      connection_timeout=2.0) as driver, driver.session(database=self.database) as session:
+                return session.run(cypher("ping")).single()["ok"] == 1
         except (DriverError, Neo4jError, OSError):
             return False
 
@@ -488,7 +488,7 @@ class LocalServer:
             return pid is not None
 
     # -- the HTTP API as root -----------------------------------------------------------------
-    def admin(self) -> "ArcadeAdmin":
+    def admin(self) -> ArcadeAdmin:
         return ArcadeAdmin(self.http_url, ROOT_USER, self.password())
 
 

@@ -12,10 +12,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from neuromfa.cli import main as cli_main
 from neuromfa.base.errors import ConfigError
-from neuromfa.ingest.pipeline import check_ingest
 from neuromfa.base.limits import MAX_K, MAX_Q_POINTS, MAX_SAMPLES, max_workers
+from neuromfa.cli import main as cli_main
+from neuromfa.ingest.pipeline import check_ingest
 from neuromfa.schema.params import AnalysisParams
 
 CLI = [sys.executable, "-m", "neuromfa.cli"]

@@ -11,8 +11,8 @@ import sys
 
 import pandas as pd
 import pytest
-
 import query_graph as qg
+
 from neuromfa.cli.main import main
 from neuromfa.queries import list_queries
 from neuromfa.store.connection import Store

@@ -45,7 +45,7 @@ def test_emergence_is_zero_at_reference_and_positive_as_alpha0_falls_and_width_g
     pts = emergence(summarize_checkpoints(rows()))
     assert pts[0].E == 0.0 and pts[0].E_mean == 0.0 and pts[0].E_std == 0.0
     expected_1000 = (0.32 / 0.21) * math.log(1.51 / 1.42)
-    assert pts[1].E == pytest.approx(expected_1000)
+    assert pytest.approx(expected_1000) == pts[1].E
     assert 0 < pts[1].E < pts[2].E
     # per-sample E over the samples that line up with step 0 (sample 2 was filtered at step 0)
     e0 = (0.50 / 0.20) * math.log(1.50 / 1.20)

@@ -128,8 +128,8 @@ def test_same_name_for_another_shape_is_refused(store, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     config = json.loads((FIXTURE / "config.json").read_text())
-    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
     import torch
+    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
 
     torch.manual_seed(0)
     config.update(num_hidden_layers=1)

@@ -11,19 +11,19 @@ import socket
 import subprocess
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psutil
 import pytest
 from conftest import pick_free_port
-from jobs_helpers import (CLI, COUNT_ANALYSES, COUNT_JOBS, Proc, count, store_fixture, store_pythia_shaped,
-                          wait_until)
+from jobs_helpers import CLI, COUNT_ANALYSES, COUNT_JOBS, Proc, count, store_fixture, store_pythia_shaped, wait_until
 
-from neuromfa.jobs import queue as jobs, worker
 from neuromfa.base.errors import ConfigError
+from neuromfa.base.settings import HomeSettings
+from neuromfa.jobs import queue as jobs
+from neuromfa.jobs import worker
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
-from neuromfa.base.settings import HomeSettings
 from neuromfa.store.connection import connect
 from neuromfa.store.server import LocalServer
 
@@ -36,7 +36,7 @@ ONE_HOP = AnalysisParams(mode="one-hop")
 
 
 def ago(seconds: float) -> str:
-    return (datetime.now(timezone.utc) - timedelta(seconds=seconds)).isoformat(timespec="seconds")
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
 def alive(pid: int) -> bool:

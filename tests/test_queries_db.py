@@ -7,8 +7,8 @@ import math
 
 import pandas as pd
 import pytest
-
 import query_graph as qg
+
 from neuromfa.base.errors import ConfigError, DatabaseError
 from neuromfa.cli.console import error_lines
 from neuromfa.queries import get_query, list_queries, run_cypher, run_query

@@ -18,6 +18,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+from jobs_helpers import FIXTURE, settings_for, store_graph
 
 from neuromfa import api
 from neuromfa.base.errors import NotFoundError
@@ -26,8 +27,6 @@ from neuromfa.ingest.pipeline import ingest_path
 from neuromfa.report import STEP_LIST_MAX, step_list, write_report
 from neuromfa.report_html import OPEN_ROWS, fmt, frame_table, table_html
 from neuromfa.results.tables import emergence_frame, results_frame
-
-from jobs_helpers import FIXTURE, settings_for, store_graph
 
 CHROMIUM = Path("/usr/bin/chromium")
 MODEL = "rep"

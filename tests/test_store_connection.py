@@ -37,21 +37,19 @@ def test_transaction_commits_all_statements(store: Store) -> None:
 
 def test_transaction_failing_midway_leaves_nothing(store: Store) -> None:
     store.write("CREATE (:Neuron {uid: 'taken'})")
-    with pytest.raises(ConstraintViolation):
-        with store.transaction() as tx:
-            tx.run("CREATE (:Graph {gid: 'g1'})").consume()
-            tx.run("UNWIND range(1, 50) AS i CREATE (:Neuron {uid: 'n' + toString(i)})"
-                   ).consume()
-            tx.run("CREATE (:Neuron {uid: 'taken'})").consume()  # breaks uniqueness
+    with pytest.raises(ConstraintViolation), store.transaction() as tx:
+        tx.run("CREATE (:Graph {gid: 'g1'})").consume()
+        tx.run("UNWIND range(1, 50) AS i CREATE (:Neuron {uid: 'n' + toString(i)})"
+               ).consume()
+        tx.run("CREATE (:Neuron {uid: 'taken'})").consume()  # breaks uniqueness
     assert store.read("MATCH (g:Graph) RETURN count(g) AS n") == [{"n": 0}]
     assert store.read("MATCH (n:Neuron) RETURN count(n) AS n") == [{"n": 1}]
 
 
 def test_python_exception_in_transaction_rolls_back(store: Store) -> None:
-    with pytest.raises(KeyboardInterrupt):
-        with store.transaction() as tx:
-            tx.run("CREATE (:Job {jid: 'j1', status: 'queued'})").consume()
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), store.transaction() as tx:
+        tx.run("CREATE (:Job {jid: 'j1', status: 'queued'})").consume()
+        raise KeyboardInterrupt
     assert store.read("MATCH (j:Job) RETURN count(j) AS n") == [{"n": 0}]
 
 

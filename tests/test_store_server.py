@@ -8,16 +8,16 @@ import os
 import socket
 import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 import pytest
 from arcade_admin import DatabaseAdmin
 
 from neuromfa.base.errors import DatabaseError
-from neuromfa.cli.console import error_lines
 from neuromfa.base.settings import DatabaseSettings, HomeSettings
+from neuromfa.cli.console import error_lines
 from neuromfa.store.connection import connect, open_store
 from neuromfa.store.server import LocalServer, State
 from neuromfa.store.statements import cypher

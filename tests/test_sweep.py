@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from neuromfa import api
 from neuromfa.analysis.sweep import SweepRow, sign_warning, sweep_row
-from neuromfa.cli.main import app
 from neuromfa.base.errors import AnalysisError
+from neuromfa.cli.main import app
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.snin import SNIN

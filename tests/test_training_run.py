@@ -13,11 +13,11 @@ from training_presets import MINIMAL
 from transformers import GPTNeoXForCausalLM
 from typer.testing import CliRunner
 
+from neuromfa.base.errors import ConfigError, NotFoundError
 from neuromfa.cli.console import error_lines
 from neuromfa.cli.train_commands import register
-from neuromfa.base.errors import ConfigError, NotFoundError
-from neuromfa.training.corpus import load_corpus
 from neuromfa.training import presets
+from neuromfa.training.corpus import load_corpus
 from neuromfa.training.presets import checkpoint_steps
 from neuromfa.training.train_example import (
     RESUME_FILE,
@@ -49,7 +49,7 @@ def run(tmp_path_factory):
 
 def test_checkpoints_at_the_expected_steps(run):
     info, _ = run
-    assert EXPECTED_STEPS == checkpoint_steps(MINIMAL.steps, MINIMAL.log_until, MINIMAL.every)
+    assert checkpoint_steps(MINIMAL.steps, MINIMAL.log_until, MINIMAL.every) == EXPECTED_STEPS
     assert info.steps == EXPECTED_STEPS
     assert [c.step for c in info.checkpoints] == EXPECTED_STEPS
     dirs = sorted(p.name for p in info.out_dir.iterdir() if p.name.startswith("step"))

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from jobs_helpers import FIXTURE, COUNT_ANALYSES, COUNT_MEASURED, count, settings_for, store_fixture
+from jobs_helpers import COUNT_ANALYSES, COUNT_MEASURED, FIXTURE, count, settings_for, store_fixture
 
 from neuromfa import api
 from neuromfa.analysis.engine import analyze_snin
-from neuromfa.jobs.writeback import analysis_record, measured_rows
 from neuromfa.base.errors import AnalysisError
 from neuromfa.ingest.build import snin_for_checkpoint
+from neuromfa.jobs.writeback import analysis_record, measured_rows
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import graph_id
 from neuromfa.store.analyses import AnalysisRepository

@@ -18,11 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from neuromfa.base.errors import ConfigError
+
 # A checkpoint folder's own metrics (val_loss, token_accuracy): train-example writes it, ingest
 # attaches it to the Checkpoint.
 METRICS_FILE = "metrics.json"
-
-from neuromfa.base.errors import ConfigError
 
 REQUIRED_COLUMNS = ("step", "metric", "value")
 

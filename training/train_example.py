@@ -31,8 +31,8 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from neuromfa.base.errors import ConfigError, NotFoundError, action, param
-from neuromfa.training.metrics_file import METRICS_FILE
 from neuromfa.training.corpus import EOS_ID, PAD_ID, VOCAB_SIZE, Corpus, CorpusInfo, load_corpus
+from neuromfa.training.metrics_file import METRICS_FILE
 from neuromfa.training.presets import Preset, checkpoint_steps, get_preset
 
 if TYPE_CHECKING:

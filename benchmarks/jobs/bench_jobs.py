@@ -97,8 +97,8 @@ def main() -> None:
         sys.exit("unset NEO4J_URI: this benchmark creates a fresh database on the local server")
 
     from neuromfa import api
-    from neuromfa.ingest.pipeline import ingest_path
     from neuromfa.base.settings import DatabaseSettings
+    from neuromfa.ingest.pipeline import ingest_path
     from neuromfa.store.connection import connect
     from neuromfa.store.graphs import GraphRepository
     from neuromfa.store.server import LocalServer

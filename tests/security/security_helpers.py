@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import query_graph as qg
+
 from neuromfa.cli.main import main
 from neuromfa.store.connection import Store
 

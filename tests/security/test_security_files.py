@@ -9,15 +9,15 @@ import socket
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from neo4j.exceptions import ServiceUnavailable
 
 from neuromfa.base.errors import ConfigError, DatabaseError
-from neuromfa.queries import run_cypher
 from neuromfa.base.settings import DatabaseSettings, HomeSettings, redact_uri
+from neuromfa.queries import run_cypher
 from neuromfa.store.connection import connect, open_store, translate
 from neuromfa.store.server import READER_GROUP, READER_USER, LocalServer, write_private
 
@@ -83,7 +83,7 @@ def test_fresh_home_is_private_data_files_included(server: LocalServer) -> None:
 
 def test_the_reader_user_exists_and_only_reads(server: LocalServer) -> None:
     admin = server.admin()
-    assert {"*": [READER_GROUP]} == {u["name"]: u["databases"] for u in admin.users()}[READER_USER]
+    assert {u["name"]: u["databases"] for u in admin.users()}[READER_USER] == {"*": [READER_GROUP]}
     assert admin.groups()[READER_GROUP]["types"] == {"*": {"access": ["readRecord"]}}
     assert _read_as_reader(server) >= 0
     with open_store(DatabaseSettings(uri=None), server=server, read_only=True) as store:

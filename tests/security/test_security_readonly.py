@@ -18,12 +18,12 @@ import neo4j
 import pytest
 from neo4j import GraphDatabase
 from neo4j.exceptions import Neo4jError
+from security_helpers import fingerprint, load_canary_graph, local_env, run_cli, write_csv
 
 from neuromfa.base.errors import DatabaseError
 from neuromfa.queries import run_cypher
 from neuromfa.queries.runner import read_only
 from neuromfa.store.connection import Store
-from security_helpers import fingerprint, load_canary_graph, local_env, run_cli, write_csv
 
 DO_WHEN_DELETE = ("CALL apoc.do.when(true, 'MATCH (n) CALL { WITH n DETACH DELETE n } IN "
                   "TRANSACTIONS RETURN 1 AS x', '', {}) YIELD value RETURN value")
@@ -157,10 +157,9 @@ def test_the_server_refuses_the_read_only_user(canary, graph_server, csv_url, na
         with driver.session(database=canary.database) as session, refused():
             session.run(text, {"n": 1}).consume()
         assert fingerprint(canary, graph_server) == before
-        with driver.session(database=canary.database) as session, refused():
-            with session.begin_transaction() as tx:
-                tx.run(text, {"n": 1}).consume()
-                tx.commit()
+        with driver.session(database=canary.database) as session, refused(), session.begin_transaction() as tx:
+            tx.run(text, {"n": 1}).consume()
+            tx.commit()
     assert fingerprint(canary, graph_server) == before
 
 
