@@ -118,6 +118,7 @@ def retry(
             job = jobs_db.retry(store, jid, stale_after=stale_after)
             console.print(f"job {job.jid} queued; run it with `neuromfa worker` or `neuromfa analyze`")
             return
+        assert status is not None  # exactly one of jid and status (checked above)
         report = jobs_db.retry_many(store, status.value, model=model, stale_after=stale_after)
     for skipped, why in report.skipped:
         err_console.print(f"job {skipped} left as it is: {why}")

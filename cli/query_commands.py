@@ -123,6 +123,7 @@ def query(
             result = execute(cypher, params, write=write, store=store)
         title = None
     else:
+        assert name is not None  # no --cypher means a name (checked above)
         info = get_query(name)
         bind_params(info, given)  # bad parameters fail before the database is opened
         with open_store(notify=err_console.print, read_only=True) as store:

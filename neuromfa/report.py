@@ -275,11 +275,11 @@ def _spectra_and_nfd(page: _Page, store, model: str, mode: str | None) -> None:
 
     last_step = int(spectra["step"].max())
     try:
-        fig, drawn = nfd_figure(nfd_frame(store, model, mode, last_step))
+        fig, nfd_drawn = nfd_figure(nfd_frame(store, model, mode, last_step))
         html = page.figure(figure_image(
             fig, "nfd-figure", "Node fractal dimension",
             f"NFD per layer kind at step {fmt(last_step)}, the last analysed; "
-            f"{fmt(drawn.excluded)} ineligible neurons (no NFD) left out."))
+            f"{fmt(nfd_drawn.excluded)} ineligible neurons (no NFD) left out."))
     except NeuromfaError as exc:
         html = page.note("NFD", exc)
     page.section("nfd-section", "Node fractal dimension", html)

@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from difflib import get_close_matches
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -194,7 +194,7 @@ def _parse_param(line: str, origin: str) -> QueryParam:
         choices = tuple(c.strip() for c in inner.split("|"))
     required = pm["default"] is None
     default = None if required else _parse_default(
-        pm["type"], pm["default"], f"{origin} param {pm['name']}")
+        cast(ParamType, pm["type"]), pm["default"], f"{origin} param {pm['name']}")
     param = QueryParam(name=pm["name"], type=pm["type"], required=required, default=default,
                        choices=choices, minimum=minimum, exclusive_minimum=exclusive,
                        description=(pm["desc"] or "").strip())

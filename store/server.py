@@ -413,7 +413,7 @@ class LocalServer:
                 self._args_file.unlink(missing_ok=True)
             return StartResult(proc.pid, time.monotonic() - t0, already_running=False)
 
-    def _launch(self, password: str) -> subprocess.Popen:
+    def _launch(self, password: str) -> subprocess.Popen[bytes]:
         """Start the JVM (umask 077: its data files are private) and record its pid."""
         write_private(self._args_file, f'"-Darcadedb.server.rootPassword={password}"\n')
         log_fd = open_private(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
@@ -441,12 +441,13 @@ class LocalServer:
         try:
             with GraphDatabase.driver(self.uri, auth=(ROOT_USER, self.password()),
                                       connection_timeout=2.0) as driver, driver.session(database=self.database) as session:
-                return session.run(cypher("ping")).single()["ok"] == 1
+                row = session.run(cypher("ping")).single()
+                return row is not None and row["ok"] == 1
         except (DriverError, Neo4jError, OSError):
             return False
 
     def wait_ready(self, timeout: float = START_TIMEOUT_S, *, pid: int | None = None,
-                   proc: subprocess.Popen | None = None) -> None:
+                   proc: subprocess.Popen[bytes] | None = None) -> None:
         """Poll until Bolt answers; fail early when the process dies."""
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
@@ -500,7 +501,7 @@ class ArcadeAdmin:
         self.http_url = http_url.rstrip("/")
         self._auth = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
-    def _call(self, path: str, body: dict | None, what: str, method: str | None = None) -> dict:
+    def _call(self, path: str, body: dict[str, Any] | None, what: str, method: str | None = None) -> dict[str, Any]:
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Authorization": self._auth}
         if data is not None:
@@ -509,7 +510,8 @@ class ArcadeAdmin:
                                      method=method or ("POST" if data is not None else "GET"))
         try:
             with _NO_PROXY.open(req, timeout=30) as resp:
-                return json.loads(resp.read() or b"{}")
+                answer: dict[str, Any] = json.loads(resp.read() or b"{}")
+                return answer
         except urllib.error.HTTPError as exc:
             try:
                 payload = json.loads(exc.read() or b"{}")
