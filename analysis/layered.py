@@ -80,14 +80,8 @@ def _transition_matrices(edges: list[Edges], layer: np.ndarray, local: np.ndarra
     return mats
 
 
-def layered_hist(
-    edges: Edges,
-    layer: np.ndarray,
-    threshold: float,
-    bins: int,
-    device: str | torch.device | None = None,
-    threads: int | None = CPU_THREADS,
-) -> np.ndarray:
+def layered_hist(edges: Edges, layer: np.ndarray, threshold: float, bins: int,
+                 device: str | torch.device | None = None, threads: int | None = CPU_THREADS) -> np.ndarray:
     """hist[n_nodes, bins] (int64), equal to ``shortest_path.shortest_path_hist``.
 
     ``threads``: torch CPU threads during the call (None keeps torch's setting)."""
