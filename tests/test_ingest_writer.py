@@ -160,10 +160,12 @@ def test_python_api_ingest_and_graphs(store):
 
 def test_one_k_and_one_seed_base_per_model(store):
     ingest_path(store, FIXTURE, name="fx", samples=1, k=8)
-    with pytest.raises(ConfigError, match=r"--neurons \(k\) 8, not 16"):
+    with pytest.raises(ConfigError, match=r"stored with k 8, not 16 \(ingest with k=8") as k_err:
         ingest_path(store, FIXTURE, name="fx", samples=1, k=16)
-    with pytest.raises(ConfigError, match="--seed-base 0, not 7"):
+    assert k_err.value.param == "k"
+    with pytest.raises(ConfigError, match="stored with seed_base 0, not 7") as seed_err:
         ingest_path(store, FIXTURE, name="fx", samples=1, k=8, seed_base=7)
+    assert seed_err.value.param == "seed_base"
     assert store.read("MATCH (g:Graph) RETURN count(g) AS n")[0]["n"] == 1
 
 
