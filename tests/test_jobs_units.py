@@ -66,7 +66,7 @@ def test_executor_choices():
     assert isinstance(make_executor("local", workers=2), LocalExecutor)
     with pytest.raises(ConfigError, match="at least 1"):
         make_executor("local", workers=0)
-    with pytest.raises(ConfigError, match="--ray-address needs --executor ray"):
+    with pytest.raises(ConfigError, match="ray_address needs executor='ray'"):
         make_executor("local", ray_address="auto")
     with pytest.raises(ConfigError, match="unknown executor"):
         make_executor("spark")

@@ -151,7 +151,7 @@ def test_sign_change_of_e_warns_end_to_end(store, graph_server, db_env):
 def test_bad_thresholds_fail_in_one_line_before_the_database(tmp_path):
     env = {**os.environ, "NEO4J_URI": "bolt://127.0.0.1:9", "NEUROMFA_HOME": str(tmp_path / "home")}
     for given, says in (("50,abc", "error: invalid --threshold '50,abc': 'abc' is not a number"),
-                        ("50,1", "error: invalid analysis parameters: threshold:"),
+                        ("50,1", "error: invalid analysis parameters: --threshold:"),
                         ("50,50.0", "error: threshold 50 is given twice")):
         done = subprocess.run([sys.executable, "-m", "neuromfa.cli", "sweep", "--model", "m", "-T", given],
                               env=env, capture_output=True, text=True, timeout=60)
@@ -160,7 +160,7 @@ def test_bad_thresholds_fail_in_one_line_before_the_database(tmp_path):
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 2
     done = subprocess.run([sys.executable, "-m", "neuromfa.cli", "sweep", "--model", "m", "-T", "50",
                            "--null-samples", "3"], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1 and done.stderr.startswith("error: null_samples is set but no null model")
+    assert done.returncode == 1 and done.stderr.startswith("error: --null-samples is set but no null model")
     assert not (tmp_path / "home").exists()  # the local server was never started
 
 
