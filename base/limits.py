@@ -16,6 +16,7 @@ MAX_SAMPLES = 1000  # samples (SNINs) per checkpoint
 MAX_K = 512  # neurons per layer per sample: a graph has about 8 k^2 synapses per block
 MAX_SEED = 2**32  # numpy's RandomState takes seeds in [0, 2**32)
 MAX_WORKERS_CAP = 64
+MAX_SWEEP_THRESHOLDS = 20  # thresholds per sweep: each one re-analyses every graph
 MAX_NULL_SAMPLES = 1000  # null draws per graph: each costs one more analysis of the graph
 
 

@@ -67,7 +67,10 @@ def analyze(
 
     def on_queued(report: api.AnalyzeReport) -> None:
         extra = f" ({len(report.reused)} already queued or running)" if report.reused else ""
-        err_console.print(f"queued {len(report.jids)} job(s) for {model}{extra}: {report.params.mode}, T={report.params.threshold:g}")
+        p = report.params
+        controls = (f", {p.band} band" if p.band != "absolute" else "") + \
+            (f", {p.null} null x {p.null_samples}" if p.null != "none" else "")
+        err_console.print(f"queued {len(report.jids)} job(s) for {model}{extra}: {p.mode}, T={p.threshold:g}{controls}")
         if wait and report.jids:
             progress.start()
             state["task"] = progress.add_task("analyse", total=len(report.jids), status="")

@@ -16,24 +16,28 @@ from neuromfa.cli.output import Format, emit
 experiment_app = typer.Typer(help="Experiments where weight scale and function part ways.", no_args_is_help=True)
 
 MAX_FACTOR = 1e3
+MAX_FACTORS = 20  # each factor saves a copy of the checkpoint and analyses it
 
 
 def _factors(text: str) -> list[float]:
     try:
-        values = [eval_fraction(v) for v in text.split(",") if v.strip()]
+        values = [eval_fraction(v) for v in text.split(",")]
     except (ValueError, ZeroDivisionError):
         raise ConfigError(f"--factors {text!r} is not a comma-separated list of numbers",
                           "e.g. --factors 1/3,1/2,2,3") from None
-    if not values or any(not (1 / MAX_FACTOR <= v <= MAX_FACTOR) for v in values):
+    if any(not (1 / MAX_FACTOR <= v <= MAX_FACTOR) for v in values):
         raise ConfigError(f"--factors {text!r}: each factor must lie in [{1 / MAX_FACTOR:g}, {MAX_FACTOR:g}]",
+                          "e.g. --factors 1/3,1/2,2,3")
+    if len(set(values)) < len(values) or len(values) > MAX_FACTORS:
+        raise ConfigError(f"--factors {text!r}: give at most {MAX_FACTORS} factors, each once",
                           "e.g. --factors 1/3,1/2,2,3")
     return values
 
 
 def eval_fraction(text: str) -> float:
     """'1/3' -> 0.333..., '2' -> 2.0 (parsed, never evaluated)."""
-    num, _, den = text.strip().partition("/")
-    return float(num) / float(den) if den else float(num)
+    num, slash, den = text.strip().partition("/")
+    return float(num) / float(den) if slash else float(num)
 
 
 @experiment_app.command("reparam")

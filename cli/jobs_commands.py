@@ -111,7 +111,7 @@ def retry(
         raise ConfigError("give either a job id or --status", "e.g. `neuromfa jobs retry --status failed`")
     if model is not None and status is None:
         raise ConfigError("--model needs --status", "e.g. `neuromfa jobs retry --status failed --model M`")
-    if stale_after < 0:
+    if not stale_after >= 0:  # also NaN
         raise ConfigError(f"--stale-after must not be negative (got {stale_after:g})")
     with cli_store() as store:
         if jid is not None:

@@ -29,7 +29,7 @@ def _done(summary) -> None:
 
 @plot_app.command()
 def spectrum(
-    model: str = typer.Option(..., "--model"),
+    model: str = typer.Option(..., "--model", "-m"),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help=MODE_HELP),
 ) -> None:
@@ -45,7 +45,7 @@ def spectrum(
 
 @plot_app.command()
 def emergence(
-    model: str = typer.Option(..., "--model"),
+    model: str = typer.Option(..., "--model", "-m"),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help=MODE_HELP),
     metric: Optional[str] = typer.Option(None, "--metric", help="Checkpoint metric on the second axis (default val_loss if stored)."),
@@ -63,7 +63,7 @@ def emergence(
 
 @plot_app.command()
 def nfd(
-    model: str = typer.Option(..., "--model"),
+    model: str = typer.Option(..., "--model", "-m"),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help=MODE_HELP),
     step: Optional[int] = typer.Option(None, "--step", help="Checkpoint step (default the last analysed)."),

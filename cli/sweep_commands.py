@@ -10,13 +10,13 @@ import typer
 
 from neuromfa import api
 from neuromfa.base.errors import ConfigError
-from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_THRESHOLD, check_workers, max_workers
+from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_SWEEP_THRESHOLDS, MAX_THRESHOLD, check_workers, max_workers
 from neuromfa.cli.analyze_commands import BandChoice, ModeChoice, NullChoice
 from neuromfa.cli.console import err_console
 from neuromfa.cli.output import Format, emit
 
 THRESHOLD_HELP = (f"Thresholds T, comma-separated (repeatable), e.g. 50,150,500; each finite, "
-                  f"1 < T <= {MAX_THRESHOLD:,.0f}.")
+                  f"1 < T <= {MAX_THRESHOLD:,.0f}; at most {MAX_SWEEP_THRESHOLDS} of them.")
 
 
 def parse_thresholds(values: list[str]) -> list[float]:

@@ -50,6 +50,9 @@ def load_model(path: Path) -> PreTrainedModel:
     """The transformers model of a checkpoint folder (offline, float32, eval mode)."""
     import transformers as tf
 
+    if not path.is_dir():
+        raise ModelError(f"{path} is not a checkpoint folder" + (" (it does not exist)" if not path.exists() else ""),
+                         "pass a transformers checkpoint folder (config.json + weights); GGUF files are not supported here")
     model_type = load_config(path / "config.json").get("model_type")
     auto = tf.AutoModel if model_type in ENCODERS else tf.AutoModelForCausalLM
     try:

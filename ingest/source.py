@@ -72,6 +72,8 @@ def read_rows(fd: int, offset: int, dtype: np.dtype, shape: tuple[int, ...], row
         uniq, inverse = np.arange(shape[0]), None
     else:
         uniq, inverse = np.unique(rows % shape[0], return_inverse=True)
+    if not len(uniq):  # no row asked for (e.g. a sample of gate rows only leaves the up rows empty)
+        return np.empty((0,) + tuple(shape[1:]), dtype)
     buf = np.empty((len(uniq), row_elems), dtype)
     flat = buf.reshape(-1).view(np.uint8)
     cuts = np.flatnonzero(np.diff(uniq) != 1) + 1

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from neuromfa.analysis.sweep import SweepResult, sign_warning, sweep_row
 from neuromfa.base.errors import AnalysisError, ConfigError, action, param
+from neuromfa.base.limits import MAX_SWEEP_THRESHOLDS
 from neuromfa.base.settings import DatabaseSettings
 from neuromfa.ingest.pipeline import IngestReport, ingest_path
 from neuromfa.jobs import queue as _jobs
@@ -208,6 +209,10 @@ def _sweep_params(thresholds: float | Sequence[float], values: dict) -> list[Ana
     thresholds = [thresholds] if isinstance(thresholds, (int, float)) else list(thresholds)
     if not thresholds:
         raise ConfigError("the sweep needs at least one threshold", f"pass {param('thresholds')}, e.g. 50, 150 and 500",
+                          param="thresholds")
+    if len(thresholds) > MAX_SWEEP_THRESHOLDS:
+        raise ConfigError(f"the sweep got {len(thresholds)} thresholds; at most {MAX_SWEEP_THRESHOLDS} are allowed "
+                          "(each one analyses every graph again)", "pick a few thresholds, e.g. 50, 150 and 500",
                           param="thresholds")
     if values.get("null_samples") is not None and values.get("null") in (None, "none"):
         raise ConfigError(f"{param('null_samples')} is set but no null model is chosen",

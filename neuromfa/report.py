@@ -309,6 +309,9 @@ def write_report(store, model: str, out_dir: str | Path, mode: str | None = "sho
     the earliest analysed step). NotFoundError when the model is not stored."""
     page = _Page()
     _overview(page, store, model)
+    if mode is None:  # the mode most graphs' headline analyses have, where one is stored
+        headline = results_frame(store, model)["mode"].dropna()
+        mode = str(headline.mode().iloc[0]) if len(headline) else None
     mode_words = f"{mode} mode" if mode else "current analyses"
     steps = _emergence(page, store, model, mode, reference_step, f"Emergence ({mode_words})")
     _spectra_and_nfd(page, store, model, mode)

@@ -48,9 +48,20 @@ def test_neox_reference_topology_cannot_undo_the_per_head_rescaling(checkpoints)
     assert ((rel["alpha0"] - rel["alpha0_ref"]).abs() > 1e-3).any()
 
 
-@pytest.mark.parametrize("factors", ["0", "abc", "1/0", "1e9", ""])
+@pytest.mark.parametrize("factors", ["0", "abc", "1/0", "1e9", "", "2,2", "1/3,,2", "2/"])
 def test_bad_factors_fail_in_one_line(checkpoints, factors):
     out = subprocess.run([sys.executable, "-m", "neuromfa.cli", "experiment", "reparam", str(checkpoints["llama"]),
                           "--factors", factors], capture_output=True, text=True)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert out.stderr.startswith("error: --factors") and len(out.stderr.splitlines()) == 2  # error + hint
+
+
+@pytest.mark.parametrize("where", ["missing", "file"])
+def test_a_path_that_is_no_checkpoint_folder_fails_in_one_line(tmp_path, where):
+    path = tmp_path / "nosuch"
+    if where == "file":
+        path.write_text("not a model")
+    out = subprocess.run([sys.executable, "-m", "neuromfa.cli", "experiment", "reparam", str(path), "--factors", "2"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert f"error: {path} is not a checkpoint folder" in out.stderr

@@ -170,3 +170,19 @@ def test_k_up_to_the_layer_size():
     assert sorted(g.index[nodes_of(g, "input", 1)].tolist()) == list(range(H))
     per_block = 3 * H * H + (H + 2 * H * H) + H * H + 2 * H * H + 2 * H * H
     assert g.n_edges == BLOCKS * per_block
+
+
+def test_a_sample_without_up_rows_builds(tmp_path):
+    """k = 1 on a Llama draws 2 MLP hidden rows; when both are gate rows the up matrix is asked
+    for no row at all, which must read as an empty block, not fail."""
+    from model_builders import tiny_llama
+
+    from neuromfa.schema.layers import PART_CODE
+
+    path = tiny_llama(tmp_path)
+    hidden = KIND_CODE["mlp_hidden"]
+    parts = []
+    for sample in range(8):
+        snin = snin_for_checkpoint(path, sample=sample, k=1)
+        parts.append(set(snin.part[snin.kind == hidden].tolist()))
+    assert any(PART_CODE["up"] not in p for p in parts)  # the case happened

@@ -152,7 +152,8 @@ def test_bad_thresholds_fail_in_one_line_before_the_database(tmp_path):
     env = {**os.environ, "NEO4J_URI": "bolt://127.0.0.1:9", "NEUROMFA_HOME": str(tmp_path / "home")}
     for given, says in (("50,abc", "error: invalid --threshold '50,abc': 'abc' is not a number"),
                         ("50,1", "error: invalid analysis parameters: --threshold:"),
-                        ("50,50.0", "error: threshold 50 is given twice")):
+                        ("50,50.0", "error: threshold 50 is given twice"),
+                        (",".join(str(t) for t in range(100, 121)), "error: the sweep got 21 thresholds; at most 20")):
         done = subprocess.run([sys.executable, "-m", "neuromfa.cli", "sweep", "--model", "m", "-T", given],
                               env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 1, done.stderr
