@@ -136,3 +136,24 @@ def wait_until(predicate, timeout: float = 120.0, what: str = "condition", every
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(every)
+
+
+def race(graph_server, store, n: int, attempt) -> list[int]:
+    """``n`` threads, each with its own connection to the test database, start ``attempt(own, i)``
+    at the same moment; returns the indices of those whose attempt returned something truthy."""
+    import threading
+
+    barrier, won = threading.Barrier(n), []
+
+    def racer(i: int) -> None:
+        with graph_server.connect(store.database) as own:
+            barrier.wait()
+            if attempt(own, i):
+                won.append(i)
+
+    threads = [threading.Thread(target=racer, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return won

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from conftest import WIPE
-from jobs_helpers import COUNT_ANALYSES, COUNT_JOBS, COUNT_MEASURED, count, settings_for, store_fixture
+from jobs_helpers import COUNT_ANALYSES, COUNT_JOBS, COUNT_MEASURED, count, race, settings_for, store_fixture
 
 from neuromfa import api
 from neuromfa.base.errors import ConfigError, NotFoundError
@@ -29,23 +29,11 @@ def one_graph(store):
 def test_claim_is_atomic_under_concurrency(store, graph_server, one_graph):
     """Eight threads, each with its own connection, race for the same queued job: one wins."""
     (jid,), _ = jobs.enqueue(store, [GID], AnalysisParams())
-    barrier = threading.Barrier(8)
-    won: list[str] = []
-
-    def racer(i: int) -> None:
-        with graph_server.connect(store.database) as own:
-            barrier.wait()
-            if jobs.claim(own, jid, jobs.new_token(), f"racer:{i}") is not None:
-                won.append(f"racer:{i}")
-
-    threads = [threading.Thread(target=racer, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    won = race(graph_server, store, 8,
+               lambda own, i: jobs.claim(own, jid, jobs.new_token(), f"racer:{i}") is not None)
     assert len(won) == 1
     job = jobs.get_job(store, jid)
-    assert (job.status, job.worker) == ("running", won[0])
+    assert (job.status, job.worker) == ("running", f"racer:{won[0]}")
 
 
 def test_threads_sharing_a_queue_run_each_job_once(store, graph_server):

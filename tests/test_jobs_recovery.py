@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import psutil
 import pytest
 from conftest import pick_free_port
-from jobs_helpers import CLI, COUNT_ANALYSES, COUNT_JOBS, Proc, count, store_fixture, store_pythia_shaped, wait_until
+from jobs_helpers import CLI, COUNT_ANALYSES, COUNT_JOBS, Proc, count, race, store_fixture, store_pythia_shaped, wait_until
 
 from neuromfa.base.errors import ConfigError
 from neuromfa.base.settings import HomeSettings
@@ -199,19 +199,7 @@ def test_reclaim_takes_a_job_only_as_it_was_judged(store, graph_server):
 
     store.write(SET_HEARTBEAT, jid=jid, when=ago(600))
     judged = jobs.get_job(store, jid)
-    barrier, won = threading.Barrier(6), []
-
-    def racer(i: int) -> None:
-        with graph_server.connect(store.database) as own:
-            barrier.wait()
-            if jobs.reclaim(own, judged, f"racer {i}"):
-                won.append(i)
-
-    threads = [threading.Thread(target=racer, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    won = race(graph_server, store, 6, lambda own, i: jobs.reclaim(own, judged, f"racer {i}"))
     assert len(won) == 1
     job = jobs.get_job(store, jid)
     assert (job.status, job.claim, job.error) == ("queued", None, f"requeued: racer {won[0]}")
