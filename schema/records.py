@@ -152,3 +152,47 @@ class JobRecord(Record):
     created: str = Field(default_factory=now_iso)
     started: str | None = None
     finished: str | None = None
+
+
+class MatrixBaseline(Record):
+    """Weight-scale baselines of one weight matrix (or fused part) the adapter reads, oriented
+    ``[out, in]``: rms = sqrt(mean(W^2)), log_norm = log10 ||W||_F (the Frobenius norm, not
+    squared), log_spectral_norm = log10 sigma_max (block power iteration). The logs are None
+    for an all-zero matrix."""
+
+    name: str  # tensor name in the checkpoint
+    part: str | None = None  # "q", "k", "v": a third of a fused [Q; K; V] tensor; None: the whole tensor
+    shape: list[int]  # [out, in]
+    rms: float
+    log_norm: float | None
+    log_spectral_norm: float | None
+    iterations: int  # power iterations run
+    converged: bool  # the sigma_max estimate moved less than the tolerance
+
+
+class CheckpointBaselines(Record):
+    """Per checkpoint: the means over its matrices (all-zero ones left out) of log10 rms
+    (``log_rms``), log10 ||W||_F (``log_norm``) and log10 sigma_max (``log_spectral_norm``),
+    stored as Checkpoint properties; ``matrices`` travels as JSON (Checkpoint.baseline_matrices)."""
+
+    log_rms: float | None
+    log_norm: float | None
+    log_spectral_norm: float | None
+    matrices: list[MatrixBaseline] = []
+
+
+class PeerMetrics(Record):
+    """WeightWatcher's own summary of a checkpoint (its ``get_summary``, means over the layers
+    it analyses): ``alpha`` (power-law exponent of the ESD), ``alpha_weighted`` (alpha x
+    log10 lambda_max) and ``log_norm`` (log10 of the *squared* Frobenius norm, sum of the
+    eigenvalues of W^T W). Stored as Checkpoint.ww_alpha, ww_alpha_weighted, ww_log_norm."""
+
+    ww_alpha: float | None
+    ww_alpha_weighted: float | None
+    ww_log_norm: float | None
+    ww_layers: int  # layers WeightWatcher analysed
+    ww_version: str
+
+
+BASELINES: tuple[str, ...] = ("log_rms", "log_norm", "log_spectral_norm")
+PEERS: tuple[str, ...] = ("ww_alpha", "ww_alpha_weighted", "ww_log_norm")
