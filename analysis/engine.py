@@ -4,7 +4,7 @@ Pure library (no database). Modes (params.mode):
 - ``one-hop``: the authors' procedure, direct band successors only (one_hop.py);
 - ``shortest-path``: exact weighted shortest paths with igraph's Dijkstra (shortest_path.py);
 - ``layered``: the same masses by min-plus propagation over the layer DAG, torch on GPU if
-  available (layered.py); needs every edge to go from layer L to L + 1.
+  available (layered.py); needs the layers to form a DAG (edges may skip layers).
 Controls (params.band, params.null): the scale-free band (band.py) and null models (nulls.py),
 whose draws reuse the SNIN in memory and, in layered mode on a GPU, run as one batch.
 """

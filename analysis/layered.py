@@ -1,22 +1,27 @@
 """Layered box growing: the shortest-path masses by min-plus propagation over the layer DAG.
 
-Every SNIN edge goes from a layer position L to L + 1 (schema/layers.py), so the distance
-from a source i to a node v of layer L + 1 is min_u (D_iu + d_uv) over the nodes u of layer L.
-One pass over the layers carries a "front" matrix [active sources, nodes of layer L]: it is
-pushed through the dense distance matrix of the transition L -> L + 1 (min-plus product,
-batched with torch, chunked to bound memory), the nodes of layer L join as new sources (their
-rows are their out-edge distances), entries above T are cut (inf), and sources with nothing
-left within T drop out. Cutting at T is exact because every edge has d >= 1: a path that has
-left the box never comes back.
+Nodes are grouped by layer position (schema/layers.py). Every edge joins two different layers,
+and the layers with their edges form a DAG: in an ingested SNIN edges go from L to L + 1, and
+in the faithful topology residual and parallel-MLP edges skip layers. The distance from a
+source i to a node v of layer L is min over the predecessor layers K of L and their nodes u of
+D_iu + d_uv. One pass over the layers in topological order carries, per layer, a "front" matrix
+[active sources, nodes of the layer]: for each incoming transition K -> L the front of K is
+pushed through that transition's dense distance matrix (min-plus product, batched with torch,
+chunked to bound memory) and the nodes of K join as new sources (their rows are their
+out-edge distances). Where several transitions enter L, their rows are merged per source by
+an exact elementwise min. Entries above T are cut (inf), and sources with nothing left within
+T drop out of that front. Cutting at T is exact because every edge has d >= 1: a path that has
+left the box never comes back. A front is freed once every layer it feeds has been reached.
 
-The recursion adds the same float64 numbers in the same order as Dijkstra (distance of the
-predecessor plus the edge), so the masses equal ``shortest_path`` exactly, not approximately
-(tests/test_engine_layered.py checks this on random layered graphs). Runs on the GPU when torch
-sees one, else on the CPU.
+The recursion adds the same float64 numbers as Dijkstra (distance of the predecessor plus the
+edge) and takes the same minimum, so the masses equal ``shortest_path`` exactly, not
+approximately (tests/test_engine_layered.py checks this on random layer DAGs). Runs on the GPU
+when torch sees one, else on the CPU.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -35,6 +40,8 @@ CHUNK_CELLS_GPU = 1 << 26
 # threads gain little and, on a busy machine or beside other worker processes, their spin-waits
 # made a 1.4B-shaped SNIN 10x slower (0.16 s with 1 thread vs 2.3 s with 2 on 2 busy cores).
 CPU_THREADS = 1
+
+NOT_LAYERED_HINT = "use mode 'shortest-path' for graphs whose layers do not form a DAG"
 
 
 @contextmanager
@@ -55,27 +62,61 @@ def default_device() -> torch.device:
 
 
 def _check_layered(edges: Edges, layer: np.ndarray) -> None:
-    bad = layer[edges.dst] != layer[edges.src] + 1
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+    same = layer[edges.dst] == layer[edges.src]
+    if same.any():
+        i = int(np.flatnonzero(same)[0])
         raise AnalysisError(
-            f"layered mode needs every edge to go from layer L to L+1; {int(bad.sum())} edges do not "
-            f"(e.g. {edges.src[i]} (layer {layer[edges.src[i]]}) -> {edges.dst[i]} (layer {layer[edges.dst[i]]}))",
-            "use mode 'shortest-path' for graphs that are not layered",
+            f"layered mode needs every edge to join two different layers of a layer DAG; "
+            f"{int(same.sum())} edges stay within one layer (e.g. {edges.src[i]} -> {edges.dst[i]}, "
+            f"both in layer {layer[edges.src[i]]})",
+            NOT_LAYERED_HINT,
         )
 
 
-def _transition_matrices(edges: list[Edges], layer: np.ndarray, local: np.ndarray, sizes: np.ndarray, lmin: int) -> dict[int, np.ndarray]:
-    """Per source layer L: dense [draws, size_L, size_L+1] distances (inf = no edge; min over
-    duplicates), one slice per edge set of ``edges``."""
-    mats: dict[int, np.ndarray] = {}
+def _topological_order(pairs: np.ndarray, n_layers: int) -> list[int]:
+    """Layers 0..n_layers-1 in topological order of the transitions ``pairs`` [P, 2] (source,
+    destination layer). Kahn's algorithm taking the lowest ready layer first, so a graph whose
+    edges all go to higher positions is processed in position order. AnalysisError on a cycle."""
+    succ: list[list[int]] = [[] for _ in range(n_layers)]
+    indegree = np.zeros(n_layers, dtype=np.int64)
+    for a, b in pairs.tolist():
+        succ[a].append(b)
+        indegree[b] += 1
+    ready = [int(L) for L in np.flatnonzero(indegree == 0)]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        L = heapq.heappop(ready)
+        order.append(L)
+        for M in succ[L]:
+            indegree[M] -= 1
+            if indegree[M] == 0:
+                heapq.heappush(ready, M)
+    if len(order) < n_layers:
+        stuck = np.flatnonzero(indegree > 0)
+        raise AnalysisError(
+            f"layered mode needs the layers to form a DAG; the edges between layers "
+            f"{', '.join(map(str, stuck[:5].tolist()))}{' ...' if len(stuck) > 5 else ''} form a cycle",
+            NOT_LAYERED_HINT,
+        )
+    return order
+
+
+def _transition_matrices(edges: list[Edges], rel: np.ndarray, local: np.ndarray,
+                         sizes: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    """Per transition (K, L) of relative layers: dense [draws, size_K, size_L] distances
+    (inf = no edge; min over duplicates), one slice per edge set of ``edges``."""
+    n_layers = len(sizes)
+    mats: dict[tuple[int, int], np.ndarray] = {}
     for b, e in enumerate(edges):
-        ls = layer[e.src] - lmin
-        order = np.argsort(ls, kind="stable")
-        bounds = np.searchsorted(ls[order], np.arange(len(sizes) + 1))
-        for L in np.flatnonzero(np.diff(bounds)):  # loop over layers, not edges
-            sel = order[bounds[L] : bounds[L + 1]]
-            m = mats.setdefault(int(L), np.full((len(edges), sizes[L], sizes[L + 1]), np.inf))
+        key = rel[e.src] * n_layers + rel[e.dst]
+        order = np.argsort(key, kind="stable")
+        keys, first = np.unique(key[order], return_index=True)
+        bounds = np.append(first, len(order))
+        for j, kl in enumerate(keys.tolist()):  # loop over transitions, not edges
+            K, L = divmod(kl, n_layers)
+            sel = order[bounds[j] : bounds[j + 1]]
+            m = mats.setdefault((K, L), np.full((len(edges), sizes[K], sizes[L]), np.inf))
             np.minimum.at(m[b], (local[e.src[sel]], local[e.dst[sel]]), e.d[sel])
     return mats
 
@@ -107,48 +148,73 @@ def layered_hists(
         return _propagate(edges, layer, threshold, bins, dev)
 
 
+def _merge_sources(srcs: list[torch.Tensor], parts: list[torch.Tensor], overlap: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """One row per distinct source: the elementwise min of that source's rows in ``parts``
+    ([draws, rows, b] each, rows labelled by ``srcs``). Min is exact, so no float changes.
+    ``overlap``: several transitions enter the layer, so a source may come more than once (with
+    one transition the front's sources and the new ones are disjoint)."""
+    src = torch.cat(srcs) if len(srcs) > 1 else srcs[0]
+    vals = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+    if not overlap:
+        return src, vals
+    uniq, inverse = torch.unique(src, return_inverse=True)
+    if len(uniq) == len(src):
+        return src, vals
+    merged = torch.full((vals.shape[0], len(uniq), vals.shape[2]), torch.inf, dtype=vals.dtype, device=vals.device)
+    merged.scatter_reduce_(1, inverse[None, :, None].expand_as(vals), vals, reduce="amin")
+    return uniq, merged
+
+
 def _propagate(edges: list[Edges], layer: np.ndarray, threshold: float, bins: int, dev: torch.device) -> np.ndarray:
     chunk_cells = CHUNK_CELLS_GPU if dev.type == "cuda" else CHUNK_CELLS_CPU
     n, draws = edges[0].n_nodes, len(edges)
-    lmin = int(layer.min())
-    rel = layer - lmin
-    sizes = np.bincount(rel)
-    if len(sizes) < 2:
-        sizes = np.append(sizes, 0)
+    positions, rel = np.unique(layer, return_inverse=True)  # relative layers 0..n_layers-1
+    rel = rel.reshape(-1)
+    sizes = np.bincount(rel, minlength=len(positions))
     by_layer = np.argsort(rel, kind="stable")  # node ids grouped by layer, ascending id
     starts = np.concatenate([[0], np.cumsum(sizes)])
     local = np.empty(n, dtype=np.int64)
     local[by_layer] = np.arange(n) - np.repeat(starts[:-1], sizes)
-    mats = _transition_matrices(edges, layer, local, sizes, lmin)
+    mats = _transition_matrices(edges, rel, local, sizes)
+    pairs = np.array(sorted(mats), dtype=np.int64).reshape(-1, 2)
+    order = _topological_order(pairs, len(sizes))
+    preds: dict[int, list[int]] = {}
+    feeds = np.zeros(len(sizes), dtype=np.int64)  # transitions out of each layer not yet taken
+    for K, L in pairs.tolist():
+        preds.setdefault(L, []).append(K)
+        feeds[K] += 1
 
     dump = draws * n * bins  # histogram slot for entries outside the box (dropped at the end)
     hist = torch.zeros(dump + 1, dtype=torch.int64, device=dev)
     offset = (torch.arange(draws, dtype=torch.int64, device=dev) * (n * bins))[:, None, None]
-    front = torch.empty((draws, 0, int(sizes[0])), dtype=torch.float64, device=dev)
-    front_src = torch.empty(0, dtype=torch.int64, device=dev)
     node_ids = torch.from_numpy(by_layer).to(dev)
-    for L in range(len(sizes) - 1):
-        m_np = mats.get(L)
-        if m_np is None:
-            front = torch.empty((draws, 0, int(sizes[L + 1])), dtype=torch.float64, device=dev)
-            front_src = front_src[:0]
-            continue
-        m = torch.from_numpy(m_np).to(dev)
-        _, a, b = m.shape
-        # Layer L's own nodes start here: their distances to layer L+1 are the edge distances.
-        parts, srcs = [m], [node_ids[starts[L] : starts[L + 1]]]
-        if len(front_src):
-            rows = max(1, chunk_cells // max(draws * a * b, 1))
-            parts = [(front[:, c : c + rows, :, None] + m[:, None]).amin(dim=2)
-                     for c in range(0, len(front_src), rows)] + parts
-            srcs.insert(0, front_src)
-        nxt = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-        src = torch.cat(srcs) if len(srcs) > 1 else srcs[0]
+    fronts: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # layer -> (sources, [draws, sources, size])
+    for L in order:
+        if L not in preds:
+            continue  # nothing enters L: its nodes are reached by no source
+        parts: list[torch.Tensor] = []
+        srcs: list[torch.Tensor] = []
+        for K in preds[L]:
+            m = torch.from_numpy(mats.pop((K, L))).to(dev)
+            _, a, b = m.shape
+            if K in fronts:
+                front_src, front = fronts[K]
+                rows = max(1, chunk_cells // max(draws * a * b, 1))
+                parts += [(front[:, c : c + rows, :, None] + m[:, None]).amin(dim=2)
+                          for c in range(0, len(front_src), rows)]
+                srcs.append(front_src)
+            # Layer K's own nodes start here: their distances to layer L are the edge distances.
+            parts.append(m)
+            srcs.append(node_ids[starts[K] : starts[K + 1]])
+            feeds[K] -= 1
+            if feeds[K] == 0:
+                fronts.pop(K, None)  # every layer K feeds has been reached
+        src, nxt = _merge_sources(srcs, parts, overlap=len(preds[L]) > 1)
         inside = nxt <= threshold  # the cut at T (inf compares False)
         r = torch.round(torch.where(inside, nxt, 0.0)).to(torch.int64)  # half to even, like numpy
         idx = torch.where(inside, offset + src[None, :, None] * bins + r, dump)
         hist.index_add_(0, idx.view(-1), torch.ones(idx.numel(), dtype=torch.int64, device=dev))
         alive = inside.any(dim=2).any(dim=0)  # a source stays while any draw still reaches something
-        front = torch.where(inside, nxt, torch.inf)[:, alive]
-        front_src = src[alive]
+        if feeds[L] and alive.any():
+            fronts[L] = (src[alive], torch.where(inside, nxt, torch.inf)[:, alive])
     return hist[:dump].reshape(draws, n, bins).cpu().numpy()

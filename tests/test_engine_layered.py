@@ -1,12 +1,17 @@
-"""``layered`` gives exactly the ``shortest-path`` (igraph Dijkstra) masses on layered graphs."""
+"""``layered`` gives exactly the ``shortest-path`` (igraph Dijkstra) masses on layered graphs and on any
+layer DAG (edges that skip layers, several transitions into one layer)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from neuromfa.analysis.band import Edges, radius_bins
 from neuromfa.analysis.engine import analyze_snin, box_hist
+from neuromfa.analysis.layered import layered_hists
+from neuromfa.analysis.shortest_path import shortest_path_hist
 from neuromfa.base.errors import AnalysisError
 from neuromfa.schema.layers import KINDS
 from neuromfa.schema.params import AnalysisParams
@@ -94,3 +99,78 @@ def test_layered_spectrum_equals_shortest_path_on_a_deep_random_graph():
     assert a.spectrum.model_dump(exclude={"mode"}) == b.spectrum.model_dump(exclude={"mode"})
     np.testing.assert_array_equal(a.nfd, b.nfd)
     assert b.device == "cpu"
+
+
+@st.composite
+def layer_dags(draw):
+    """A random layer DAG: layers at shuffled positions (topological order != position order),
+    edges between any two layers in a random topological order (skips and fan-in), structural
+    edges where the endpoint kinds say so (w = 1)."""
+    n_layers = draw(st.integers(2, 7))
+    sizes = draw(st.lists(st.integers(1, 6), min_size=n_layers, max_size=n_layers))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    position = rng.permutation(n_layers) * draw(st.sampled_from([1, 3]))  # rank -> layer position
+    kind_of = rng.choice(len(KINDS), n_layers)
+    rank = np.repeat(np.arange(n_layers), sizes)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    link = draw(st.floats(0.3, 1.0))  # chance that two layers are joined by a transition
+    density = draw(st.floats(0.3, 1.0))
+    src, dst, w = [], [], []
+    for K in range(n_layers):
+        for L in range(K + 1, n_layers):
+            if rng.random() > link:
+                continue
+            structural = (KINDS[kind_of[K]], KINDS[kind_of[L]]) == ("qkv", "context")
+            for a in range(starts[K], starts[K + 1]):
+                for b in range(starts[L], starts[L + 1]):
+                    if rng.random() < density:
+                        src.append(a), dst.append(b)
+                        w.append(1.0 if structural else rng.choice([-1, 1]) / rng.choice(DISTANCES))
+    if not src:
+        src, dst, w = [0], [starts[1]], [0.25]
+    perm = rng.permutation(len(rank))  # node ids not grouped by layer
+    inv = np.argsort(perm)
+    return SNIN.from_columns(
+        layer=position[rank][perm], kind=kind_of[rank][perm], block=np.zeros(len(rank)), index=np.arange(len(rank)),
+        src=inv[src], dst=inv[dst], w=w,
+    )
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(g=layer_dags(), threshold=st.sampled_from([2.0, 4.0, 7.5, 150.0]), structural=st.sampled_from(["traverse", "drop"]))
+def test_layered_masses_equal_shortest_path_on_any_layer_dag(g, threshold, structural):
+    params = AnalysisParams(mode="shortest-path", threshold=threshold, structural=structural, min_mass=0)
+    try:
+        exact, _, _ = box_hist(g, params)
+    except AnalysisError:
+        return  # no learned weight in the band (the case is covered above)
+    fast, _, _ = box_hist(g, params.model_copy(update={"mode": "layered"}), device="cpu")
+    np.testing.assert_array_equal(fast, exact)
+
+
+def test_null_draws_on_a_layer_dag_batch_like_one_by_one():
+    # skips and fan-in: 0 -> 1 -> 2 -> 3 plus 0 -> 2, 0 -> 3, 1 -> 3
+    rng = np.random.default_rng(3)
+    sizes = [5, 6, 4, 5]
+    layer = np.repeat(np.arange(4), sizes)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    pairs = [(0, 1), (1, 2), (2, 3), (0, 2), (0, 3), (1, 3)]
+    e = np.concatenate([np.stack(np.meshgrid(np.arange(starts[K], starts[K + 1]), np.arange(starts[L], starts[L + 1]),
+                                             indexing="ij"), -1).reshape(-1, 2) for K, L in pairs])
+    edge_sets = [Edges(n_nodes=len(layer), src=e[:, 0], dst=e[:, 1], d=rng.choice(DISTANCES[2:20], len(e)), n_learned=len(e))
+                 for _ in range(3)]
+    batch = layered_hists(edge_sets, layer, 10.0, radius_bins(10.0, len(layer)), device="cpu")
+    for j, edges in enumerate(edge_sets):
+        np.testing.assert_array_equal(batch[j], shortest_path_hist(edges, 10.0, radius_bins(10.0, len(layer))))
+
+
+def test_layered_refuses_a_cycle_of_layers_and_edges_within_a_layer():
+    def graph(layer, src, dst):
+        return SNIN.from_columns(layer=layer, kind=np.zeros(len(layer), np.int8), block=np.zeros(len(layer)),
+                                 index=np.arange(len(layer)), src=src, dst=dst, w=np.full(len(src), 0.25))
+
+    params = AnalysisParams(mode="layered", min_mass=0)
+    with pytest.raises(AnalysisError, match="form a cycle"):
+        analyze_snin(graph([0, 1, 2], [0, 1, 2], [1, 2, 0]), params, device="cpu")
+    with pytest.raises(AnalysisError, match="within one layer"):
+        analyze_snin(graph([0, 0, 1], [0, 1], [1, 2]), params, device="cpu")

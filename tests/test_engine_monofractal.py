@@ -64,5 +64,5 @@ def test_breaking_the_symmetry_gives_a_width():
 
 
 def test_layered_mode_refuses_a_ring():
-    with pytest.raises(AnalysisError, match="layer L to L\\+1"):
+    with pytest.raises(AnalysisError, match="within one layer"):
         analyze_snin(ring(10, 0.5), AnalysisParams(mode="layered"))
