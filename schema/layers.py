@@ -11,6 +11,17 @@ BLOCK_KINDS: tuple[str, ...] = KINDS[:5]
 
 # Edges between these kinds are structural (attention mixing, weight exactly 1), not learned.
 STRUCTURAL_PAIR = ("qkv", "context")
+# The faithful topology adds residual identity edges (w = 1): the block input and the attention
+# sum carry on into the next block's input (or the output layer), and in a sequential block
+# the input into the attention sum (attn_out). No learned matrix joins these kinds.
+RESIDUAL_PAIRS: tuple[tuple[str, str], ...] = (
+    ("input", "attn_out"), ("input", "input"), ("input", "output"), ("attn_out", "input"), ("attn_out", "output"),
+)
+
+
+def structural_pairs(topology: str) -> tuple[tuple[str, str], ...]:
+    """(source kind, destination kind) pairs whose edges are structural in ``topology``."""
+    return (STRUCTURAL_PAIR, *RESIDUAL_PAIRS) if topology == "faithful" else (STRUCTURAL_PAIR,)
 
 
 def layer_position(kind: str, block: int, blocks: int) -> int:

@@ -13,7 +13,10 @@ from typing import Literal, TypedDict, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Topology = Literal["reference"]
+# reference: the authors' reading of GPT-NeoX; faithful: the network as the model computes it
+# (per-head qkv rows and attention, residual identity edges; docs/method.md section 1)
+Topology = Literal["reference", "faithful"]
+TOPOLOGIES: tuple[Topology, ...] = get_args(Topology)
 Mode = Literal["one-hop", "shortest-path", "layered"]  # the one definition: the CLI derives its choices
 MODES: tuple[Mode, ...] = get_args(Mode)
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -48,7 +51,7 @@ class CheckpointRecord(Record):
     source: str = ""
 
 
-def graph_id(model: str, step: int, sample: int, k: int, topology: str = "reference") -> str:
+def graph_id(model: str, step: int, sample: int, k: int, topology: Topology = "reference") -> str:
     """Deterministic Graph.gid: the same checkpoint and sample always map to the same id."""
     return f"{model}@{step}/s{sample}/k{k}/{topology}"
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from neuromfa.schema.layers import KIND_CODE, KINDS, PART_CODE, PARTS
+from neuromfa.schema.layers import KIND_CODE, KINDS, PART_CODE, PARTS, structural_pairs
 
 
 def _part_codes(values: npt.ArrayLike) -> npt.NDArray[np.int8]:
@@ -34,7 +34,8 @@ class SNIN:
 
     layer: int32 layer position (see schema.layers), kind: int8 code into KINDS,
     block: int32, index: int64 row/column index in the weight matrix it came from.
-    w: float64 signed weight; structural qkv->context edges carry w = 1.0 and structural=True.
+    w: float64 signed weight; structural edges (qkv -> context; in the faithful topology also
+    the residual identity edges) carry w = 1.0 and structural=True.
     """
 
     layer: np.ndarray
@@ -80,10 +81,11 @@ class SNIN:
     def from_columns(
         cls, *, layer: npt.ArrayLike, kind: npt.ArrayLike, block: npt.ArrayLike, index: npt.ArrayLike,
         src: npt.ArrayLike, dst: npt.ArrayLike, w: npt.ArrayLike, gid: str | None = None,
-        meta: Mapping[str, Any] | None = None, part: npt.ArrayLike | None = None,
+        meta: Mapping[str, Any] | None = None, part: npt.ArrayLike | None = None, topology: str = "reference",
     ) -> SNIN:
         """Build from plain columns; ``kind`` may be names or codes. Structural flags are derived
-        from the endpoint kinds (qkv -> context)."""
+        from the endpoint kinds: qkv -> context, and in the ``faithful`` topology also the
+        residual pairs (schema.layers.RESIDUAL_PAIRS)."""
         kinds = np.asarray(kind)
         if kinds.dtype.kind in "OUS":
             names, inverse = np.unique(kinds.astype(str), return_inverse=True)
@@ -94,8 +96,10 @@ class SNIN:
         codes = kinds.astype(np.int8, copy=False)
         sources = np.asarray(src, dtype=np.int64)
         targets = np.asarray(dst, dtype=np.int64)
-        structural = ((codes[sources] == KIND_CODE["qkv"]) & (codes[targets] == KIND_CODE["context"]) if len(sources)
-                      else np.zeros(0, bool))
+        structural = np.zeros(len(sources), bool)
+        if len(sources):
+            for a, b in structural_pairs(topology):
+                structural |= (codes[sources] == KIND_CODE[a]) & (codes[targets] == KIND_CODE[b])
         return cls(
             layer=np.asarray(layer, dtype=np.int32),
             kind=codes,

@@ -148,6 +148,7 @@ class GraphRepository:
             layer=nodes["layer"], kind=np.asarray(nodes["kind"], dtype=object), block=nodes["block"],
             index=nodes["index"], src=src, dst=dst, w=edges["w"], gid=gid, meta=graph.model_dump(),
             part=parts if parts.astype(bool).any() else None,  # None: stored before parts were
+            topology=graph.topology,  # which kind pairs are structural (residual edges: faithful)
         )
 
     def list_graphs(self, model: str | None = None) -> list[GraphRecord]:
