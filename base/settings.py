@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,8 +53,20 @@ class DatabaseSettings(BaseSettings):
         return (self.read_username, self.read_password or "") if self.read_username else None
 
 
+class Engine(str, Enum):
+    """Which local graph server neuromfa runs when NEO4J_URI is not set."""
+
+    ARCADEDB = "arcadedb"
+    NEO4J = "neo4j"
+
+
 class HomeSettings(BaseSettings):
-    """Local data and the local graph server (used when NEO4J_URI is not set)."""
+    """Local data and the local graph server (used when NEO4J_URI is not set).
+
+    ``engine`` (NEUROMFA_ENGINE) picks the local server: ArcadeDB (``bolt_port``,
+    ``http_port``, ``db_memory``) or Neo4j Community (``neo4j_port``, ``neo4j_memory`` heap,
+    ``neo4j_pagecache``); both may run at once on their own ports.
+    """
 
     model_config = SettingsConfigDict(env_prefix="NEUROMFA_", extra="ignore")
 
@@ -61,3 +74,7 @@ class HomeSettings(BaseSettings):
     bolt_port: int = Field(default=7687, ge=1, le=65535)
     http_port: int = Field(default=2480, ge=1, le=65535)
     db_memory: str = Field(default="2g", pattern=r"^[0-9]+[kKmMgG]?$")
+    engine: Engine = Engine.ARCADEDB
+    neo4j_port: int = Field(default=7688, ge=1, le=65535)
+    neo4j_memory: str = Field(default="1g", pattern=r"^[0-9]+[kKmMgG]?$")
+    neo4j_pagecache: str = Field(default="512m", pattern=r"^[0-9]+[kKmMgG]?$")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from neuromfa.base.errors import DatabaseError
-from neuromfa.base.settings import redact_uri
+from neuromfa.base.settings import Engine, redact_uri
 from neuromfa.cli.console import console, err_console
 from neuromfa.store.connection import database_settings, open_store
-from neuromfa.store.server import READER_USER, LocalServer, State
+from neuromfa.store.neo4j_server import LocalNeo4j, local_server
+from neuromfa.store.server import READER_USER, LocalServer, State, home_settings
 
 db_app = typer.Typer(
     help="Manage the local graph server (used when NEO4J_URI is not set) and the schema.",
@@ -16,16 +19,29 @@ db_app = typer.Typer(
 )
 
 
+EngineOption = Annotated[Engine | None, typer.Option(
+    "--engine", help="Which local server: arcadedb or neo4j (default: NEUROMFA_ENGINE, "
+                     "else arcadedb).", case_sensitive=False, show_default=False)]
+
+
+def _server(engine: Engine | None) -> LocalServer:
+    settings = home_settings()
+    if engine is not None:
+        settings = settings.model_copy(update={"engine": engine})
+    return local_server(settings)
+
+
 @db_app.command()
-def start() -> None:
-    """Start the local ArcadeDB server (Bolt on 127.0.0.1) and wait until it answers."""
-    server = LocalServer()
+def start(engine: EngineOption = None) -> None:
+    """Start the local server (ArcadeDB, or Neo4j with --engine neo4j; Bolt on 127.0.0.1) and
+    wait until it answers."""
+    server = _server(engine)
     if database_settings().uri:
         err_console.print("note: NEO4J_URI is set, so neuromfa uses that server; this starts "
                           "only the local one.")
     if not server.is_running():
-        console.print(f"starting the local graph server in {server.home} "
-                      f"(first start takes a few seconds)")
+        console.print(f"starting the local graph server ({server.engine_name}) in "
+                      f"{server.home} ({server.first_start_note})")
     result = server.start()
     if result.already_running:
         console.print(f"the local graph server is already running (pid {result.pid}) "
@@ -36,9 +52,9 @@ def start() -> None:
 
 
 @db_app.command()
-def stop() -> None:
+def stop(engine: EngineOption = None) -> None:
     """Stop the local graph server (SIGTERM, then SIGKILL after 30 s)."""
-    server = LocalServer()
+    server = _server(engine)
     if server.stop():
         console.print("stopped the local graph server")
     else:
@@ -46,10 +62,10 @@ def stop() -> None:
 
 
 @db_app.command()
-def status() -> None:
+def status(engine: EngineOption = None) -> None:
     """Show the graph server in use and whether it answers (exit 1 when it does not)."""
     settings = database_settings()
-    server = LocalServer()
+    server = _server(engine)
     st = server.status()
     if settings.uri:
         console.print(f"server:    NEO4J_URI {redact_uri(settings.uri)}")
@@ -61,25 +77,30 @@ def status() -> None:
         local = f"{st.state.value}" + (f" (pid {st.pid})" if st.pid else "")
         console.print(f"local server ({server.home}): {local}, not used while NEO4J_URI is set")
         raise typer.Exit(0 if reachable else 1)
-    console.print(f"server:    local ArcadeDB, {st.state.value}")
+    console.print(f"server:    local {server.engine_name}, {st.state.value}")
     console.print(f"uri:       {st.uri}")
     console.print(f"database:  {settings.database or st.database}")
     console.print(f"data dir:  {st.data_dir}")
-    console.print(f"read-only: {READER_USER} (password in {server.reader_password_file})")
+    if not isinstance(server, LocalNeo4j):
+        console.print(f"read-only: {READER_USER} (password in {server.reader_password_file})")
+    else:
+        console.print(f"read-only: READ sessions, which {server.engine_name} enforces "
+                      f"(password of {server.username} in {server.password_file})")
     console.print(f"pid:       {st.pid if st.pid is not None else '-'}")
-    reachable, reason = _reachable() if st.state is State.RUNNING else (False, "")
+    reachable, reason = _reachable(server) if st.state is State.RUNNING else (False, "")
     console.print(f"reachable: {'yes' if reachable else 'no'}{reason}")
     if st.state is State.STALE:
         console.print(f"the pid file {server.pid_file} is left over from a server that is gone; "
                       f"`neuromfa db start` replaces it")
     elif st.state is State.STOPPED:
-        console.print("start it with `neuromfa db start`")
+        flag = "" if server.engine_name == "ArcadeDB" else " --engine neo4j"
+        console.print(f"start it with `neuromfa db start{flag}`")
     raise typer.Exit(0 if reachable else 1)
 
 
-def _reachable() -> tuple[bool, str]:
+def _reachable(server: LocalServer | None = None) -> tuple[bool, str]:
     try:
-        with open_store(autostart=False):
+        with open_store(autostart=False, server=server):
             return True, ""
     except DatabaseError as exc:
         return False, f" ({exc.message})"

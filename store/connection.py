@@ -1,7 +1,8 @@
 """The one place that opens the graph database: `open_store()` -> `Store`.
 
-With NEO4J_URI set, neuromfa talks to that server; without it, to the local ArcadeDB server
-(store/server.py), started on demand. Both speak Bolt, so the same `neo4j` driver and the
+With NEO4J_URI set, neuromfa talks to that server; without it, to the local server that
+NEUROMFA_ENGINE names (ArcadeDB, store/server.py, by default; or Neo4j, store/neo4j_server.py),
+started on demand. Both speak Bolt, so the same `neo4j` driver and the
 same Cypher serve both. Driver failures become one-line `DatabaseError`s with a hint.
 """
 
@@ -30,6 +31,7 @@ from neuromfa.base.errors import ConfigError, DatabaseError, action
 from neuromfa.base.settings import DatabaseSettings, redact_uri
 from neuromfa.base.validation import validate
 from neuromfa.store.named import DriverTx, NamedTx
+from neuromfa.store.neo4j_server import local_server
 from neuromfa.store.schema import schema_statements
 from neuromfa.store.server import LocalServer
 from neuromfa.store.statements import cypher
@@ -309,9 +311,11 @@ def open_store(settings: DatabaseSettings | None = None, *, autostart: bool = Tr
     """Open the configured database.
 
     NEO4J_URI set: that server (username defaults to ``neo4j``). Otherwise the local server
-    of NEUROMFA_HOME, started when it is not running and ``autostart`` (said via ``notify``);
-    its database is NEO4J_DATABASE or ``neurons``. ``read_only``: connect as the read-only
-    user (the local server's own, or NEO4J_READ_USERNAME) when there is one.
+    (NEUROMFA_ENGINE) of NEUROMFA_HOME, started when it is not running and ``autostart`` (said
+    via ``notify``); its database is NEO4J_DATABASE or its own (``neurons`` on ArcadeDB,
+    ``neo4j`` on Neo4j). ``read_only``: connect as the read-only user (the local ArcadeDB's
+    own, or NEO4J_READ_USERNAME) when there is one; the local Neo4j has none and relies on
+    READ sessions, which it enforces.
     """
     s = settings if settings is not None else database_settings()
     if s.uri:
@@ -319,23 +323,23 @@ def open_store(settings: DatabaseSettings | None = None, *, autostart: bool = Tr
         if read_only and reader is not None:
             return connect(s.uri, *reader, s.database, read_only=True)
         return connect(s.uri, s.username or "neo4j", s.password or "", s.database, reader=reader)
-    local = server or LocalServer()
+    local = server or local_server()
     if not local.is_running():
         if not autostart:
-            raise DatabaseError("the local graph server is not running",
+            raise DatabaseError(f"the local graph server ({local.engine_name}) is not running",
                                 hint=f"start it with {action('db_start')} or set NEO4J_URI")
         if notify is not None:
-            notify(f"starting the local graph server in {local.home} "
-                   f"(first start takes a few seconds)")
+            notify(f"starting the local graph server ({local.engine_name}) in {local.home} "
+                   f"({local.first_start_note})")
     if autostart:
         # Also when it runs: start() then only waits for a start in progress elsewhere (and
         # gives a server of an older version its read-only user).
         local.start()
-    elif not local.reader_password_file.exists():
-        local.ensure_reader()
+    else:
+        local.upgrade_running()
     database = s.database or local.database
+    reader = local.reader_credentials()
     # NEO4J_USERNAME / NEO4J_PASSWORD belong to the server NEO4J_URI names, not to this one.
-    if read_only:
-        return connect(local.uri, *local.reader_credentials(), database, read_only=True)
-    return connect(local.uri, local.username, local.password(), database,
-                   reader=local.reader_credentials())
+    if read_only and reader is not None:
+        return connect(local.uri, *reader, database, read_only=True)
+    return connect(local.uri, local.username, local.password(), database, reader=reader)

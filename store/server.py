@@ -192,6 +192,9 @@ def _port_owner(port: int) -> str | None:
 class LocalServer:
     """The local ArcadeDB server of one NEUROMFA_HOME (ports and memory from settings)."""
 
+    engine_name = "ArcadeDB"
+    first_start_note = "first start takes a few seconds"
+
     def __init__(self, settings: HomeSettings | None = None):
         s = settings or home_settings()
         self.home = Path(s.home).expanduser().resolve()
@@ -254,7 +257,7 @@ class LocalServer:
         """The read-only user's password, generated (0600) on first use."""
         return self._generated(self.reader_password_file)[0]
 
-    def reader_credentials(self) -> tuple[str, str]:
+    def reader_credentials(self) -> tuple[str, str] | None:
         return READER_USER, self.reader_password()
 
     def _generated(self, path: Path) -> tuple[str, bool]:
@@ -302,9 +305,13 @@ class LocalServer:
             proc = psutil.Process(pid)
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return False
-            return f"-Darcadedb.server.rootPath={self.root}" in proc.cmdline()
+            return self._cmdline_marker() in proc.cmdline()
         except psutil.Error:
             return False
+
+    def _cmdline_marker(self) -> str:
+        """An argument only the JVM of this server root has."""
+        return f"-Darcadedb.server.rootPath={self.root}"
 
     def pid(self) -> int | None:
         """Pid of the running server, or None. A running server keeps the ports it was
@@ -359,6 +366,7 @@ class LocalServer:
     @contextlib.contextmanager
     def _start_lock(self) -> Iterator[None]:
         private_dir(self.home)
+        private_dir(self._lock_file.parent)
         with os.fdopen(open_private(self._lock_file, os.O_RDWR | os.O_CREAT), "r+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
@@ -366,9 +374,13 @@ class LocalServer:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    def _ports(self) -> list[tuple[int, str, str]]:
+        """(port, protocol, setting) of every port the server listens on."""
+        return [(self.bolt_port, "Bolt", "NEUROMFA_BOLT_PORT"),
+                (self.http_port, "HTTP", "NEUROMFA_HTTP_PORT")]
+
     def _check_ports_free(self) -> None:
-        for port, what, var in ((self.bolt_port, "Bolt", "NEUROMFA_BOLT_PORT"),
-                                (self.http_port, "HTTP", "NEUROMFA_HTTP_PORT")):
+        for port, what, var in self._ports():
             if _port_open(port):
                 owner = _port_owner(port)
                 by = f" by {owner}" if owner else " by another program"
@@ -392,13 +404,12 @@ class LocalServer:
             pid = self.pid()
             if pid is not None:
                 self.wait_ready(timeout, pid=pid)
-                if not self.reader_password_file.exists():  # started by an older version
-                    self.ensure_reader()
-                    privatize_tree(self.home)
+                self.upgrade_running()
                 return StartResult(pid, time.monotonic() - t0, already_running=True)
             self.pid_file.unlink(missing_ok=True)  # stale
             self._check_ports_free()
             password = self.password()
+            self._prepare()
             private_dir(self.root)
             privatize_tree(self.home)
             proc = self._launch(password)
@@ -412,6 +423,15 @@ class LocalServer:
             finally:
                 self._args_file.unlink(missing_ok=True)
             return StartResult(proc.pid, time.monotonic() - t0, already_running=False)
+
+    def upgrade_running(self) -> None:
+        """Give a server started by an older version what this one adds (its reader)."""
+        if not self.reader_password_file.exists():
+            self.ensure_reader()
+            privatize_tree(self.home)
+
+    def _prepare(self) -> None:
+        """What a start needs before the JVM runs (nothing for ArcadeDB: it ships its jars)."""
 
     def _launch(self, password: str) -> subprocess.Popen[bytes]:
         """Start the JVM (umask 077: its data files are private) and record its pid."""
@@ -439,7 +459,7 @@ class LocalServer:
         if not _port_open(self.bolt_port):
             return False
         try:
-            with GraphDatabase.driver(self.uri, auth=(ROOT_USER, self.password()),
+            with GraphDatabase.driver(self.uri, auth=(self.username, self.password()),
                                       connection_timeout=2.0) as driver, driver.session(database=self.database) as session:
                 row = session.run(cypher("ping")).single()
                 return row is not None and row["ok"] == 1
