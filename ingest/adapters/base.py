@@ -1,5 +1,5 @@
-"""Architecture adapters: each family's weight matrices mapped onto the shared chain of layer
-kinds (schema/layers.py) input -> qkv -> context -> attn_out -> mlp_hidden -> next input.
+"""The adapter interface: a family's weight matrices mapped onto the shared chain of layer kinds
+(schema/layers.py) input -> qkv -> context -> attn_out -> mlp_hidden -> next input.
 
 An adapter resolves tensor names and layer sizes once (from the tensor shapes, cross-checked
 with the config) and then returns, for sampled neuron indices, dense weight blocks
@@ -7,20 +7,17 @@ with the config) and then returns, for sampled neuron indices, dense weight bloc
 ``W[out, in]``, so ``M = W[out_idx][:, in_idx]``; GPT-2's Conv1D stores ``W[in, out]`` and is
 transposed. Biases, norms and embeddings are never edges.
 
-The qkv layer has 3k nodes per sample: for each sampled query index t the rows (t, t+A, t+2A)
-of the logical [Q; K; V] matrix, A the query width (= hidden in most models).
+The qkv layer has 3k nodes per sample: for each sampled query index t the Q row, K row and V
+row serving t (node indices t, t+A, t+2A, A the query width). Which stored rows those are is
+the adapter's ``qkv_rows``. With grouped or multi-query KV heads the K and V nodes of t are the
+rows of the KV head that serves t's query head, at t's offset within the head (transformers'
+``repeat_kv``): ``kv_row(t) = ((t // head_dim) // group) * head_dim + t % head_dim``. Two
+sampled t served by the same KV row get distinct nodes with identical incoming weights.
 
-Grouped-query attention (Llama family): K and V have fewer rows than Q. We read the model as
-attention computes it, with each KV head repeated for the query heads it serves
-(transformers' ``repeat_kv``): the K and V nodes of query index t are the K/V rows of the KV
-head that serves t's query head, at t's offset within the head,
-``kv_row(t) = ((t // head_dim) // (n_heads // n_kv_heads)) * head_dim + t % head_dim``.
-Their node indices stay t + A and t + 2A (rows of the repeated [Q; K_rep; V_rep] matrix), so
-indices are unique per node and mean the same as in the MHA case; two sampled t served by the
-same KV row get distinct nodes with identical incoming weights. With n_kv_heads = n_heads this
-is exactly the real K/V row t.
-Gated MLP (Llama family): mlp_hidden is the concatenation [gate; up] of 2 * intermediate rows;
-down_proj [hidden, intermediate] reads hidden node j through its column j mod intermediate.
+Every adapter also says how its blocks are wired (``parallel_residual``: attention and MLP both
+read the block input, as in GPT-NeoX/Pythia, GPT-J, Falcon, Phi-1/2; or the MLP reads after
+attention) and its attention geometry (``attention``: heads, KV heads, head size). The
+reference topology ignores both; the faithful topology uses them.
 """
 
 from __future__ import annotations
@@ -34,12 +31,32 @@ import numpy as np
 from neuromfa.base.errors import ModelError
 from neuromfa.ingest.sampler import LayerSizes
 from neuromfa.ingest.source import Index, ModelConfig, TensorSource
-from neuromfa.schema.layers import PART_CODE
+
+
+@dataclass(frozen=True)
+class AttentionShape:
+    """Attention geometry: ``heads`` query heads of ``head_dim``, served by ``kv_heads`` KV heads
+    (``heads`` for multi-head, 1 for multi-query attention)."""
+
+    heads: int
+    kv_heads: int
+    head_dim: int
+
+    @property
+    def group(self) -> int:
+        """Query heads per KV head."""
+        return self.heads // self.kv_heads
+
+    def kv_row(self, t: np.ndarray) -> np.ndarray:
+        """Row of the (unrepeated) K or V projection serving query index t."""
+        row: np.ndarray = (t // self.head_dim) // self.group * self.head_dim + t % self.head_dim
+        return row
 
 
 @dataclass(frozen=True)
 class ModelFacts:
-    """What the Model record needs: arch (config model_type), hidden, blocks, params."""
+    """What the Model record needs: arch (config model_type), hidden, blocks, params; and how the
+    blocks are wired (``parallel_residual``)."""
 
     arch: str
     family: str
@@ -47,6 +64,7 @@ class ModelFacts:
     blocks: int
     params: int
     sizes: LayerSizes
+    parallel_residual: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,10 +75,12 @@ class ModelFacts:
             "params": self.params,
             "attn": self.sizes.attn,
             "mlp": self.sizes.mlp,
+            "parallel_residual": self.parallel_residual,
         }
 
 
-def _cfg(config: ModelConfig, *keys: str, default: Any = None) -> Any:
+def config_value(config: ModelConfig, *keys: str, default: Any = None) -> Any:
+    """The first of ``keys`` the config sets (not None), else ``default``."""
     for k in keys:
         if config.get(k) is not None:
             return config[k]
@@ -68,14 +88,26 @@ def _cfg(config: ModelConfig, *keys: str, default: Any = None) -> Any:
 
 
 class Adapter(ABC):
-    """Base: tensor-name resolution and the checked weight-block read."""
+    """Base: tensor-name resolution, the checked weight-block read and the attention geometry.
+
+    A subclass declares ``family``, the config ``model_types`` it reads, its tensor
+    ``templates`` (role -> name inside the model, ``{b}`` the block number; the first role is the
+    one blocks are counted by) and whether its blocks are parallel-residual; it implements
+    ``_sizes`` and the four weight-block reads.
+    """
 
     family: ClassVar[str]
     model_types: ClassVar[tuple[str, ...]]
-    # role -> tensor name inside the model, "{b}" is the block number
     templates: ClassVar[dict[str, str]]
+    # True: attention and MLP both read the block input (x + attn(x) + mlp(x)); False: the MLP
+    # reads the attention sum (x' = x + attn(x), x' + mlp(x')). ``residual_is_parallel`` may
+    # read it from the config (GPT-NeoX's use_parallel_residual, Falcon's parallel_attn).
+    parallel: ClassVar[bool] = False
     layer_count_keys: ClassVar[tuple[str, ...]] = ("num_hidden_layers", "n_layer")
     hidden_keys: ClassVar[tuple[str, ...]] = ("hidden_size", "n_embd", "d_model")
+    heads_keys: ClassVar[tuple[str, ...]] = ("num_attention_heads", "n_head")
+
+    attention: AttentionShape
 
     def __init__(self, source: TensorSource):
         self.model_type = source.config["model_type"]
@@ -85,9 +117,16 @@ class Adapter(ABC):
         for b in range(self.blocks):
             for role in self.templates:
                 source.require(self.name(role, b))
+        self.parallel_residual = bool(self.residual_is_parallel(source.config))
         sizes, hidden = self._sizes(source)
-        self.facts = ModelFacts(self.model_type, self.family, hidden, self.blocks, source.n_params(), sizes)
+        self.facts = ModelFacts(self.model_type, self.family, hidden, self.blocks, source.n_params(), sizes,
+                                self.parallel_residual)
         self.warnings: list[str] = self._config_disagreements(source.config, hidden)
+
+    @classmethod
+    def residual_is_parallel(cls, config: ModelConfig) -> bool:
+        """Whether this checkpoint's blocks are parallel-residual (default: the class's ``parallel``)."""
+        return cls.parallel
 
     def _config_disagreements(self, config: ModelConfig, hidden: int) -> list[str]:
         """One line per config size the tensor shapes contradict (the shapes are what is read)."""
@@ -117,7 +156,7 @@ class Adapter(ABC):
         blocks = 0
         while self.name(first, blocks) in names:
             blocks += 1
-        expected = _cfg(source.config, *self.layer_count_keys)
+        expected = config_value(source.config, *self.layer_count_keys)
         if expected is not None and int(expected) != blocks:
             raise ModelError(
                 f"{self.where}: config declares {expected} layers but the weights hold {blocks}",
@@ -136,9 +175,25 @@ class Adapter(ABC):
                         hint="the checkpoint does not match its architecture or is corrupt",
                     )
 
+    def _attention(self, config: ModelConfig, q_rows: int, kv_rows: int, *, what: str = "k_proj") -> AttentionShape:
+        """Heads from the config, head size and KV heads from the projection widths, checked."""
+        heads = config_value(config, *self.heads_keys)
+        if not isinstance(heads, int) or heads < 1 or q_rows % heads:
+            raise ModelError(
+                f"{self.where}: {self.heads_keys[0]} = {heads} does not divide the query width {q_rows}",
+                hint="restore the model's config.json",
+            )
+        head_dim = q_rows // heads
+        if kv_rows % head_dim or heads % (kv_rows // head_dim):
+            raise ModelError(
+                f"{self.where}: {what} has {kv_rows} rows, not a whole number of KV heads of size {head_dim} dividing {heads} heads",
+                hint="restore the model's config.json",
+            )
+        return AttentionShape(heads, kv_rows // head_dim, head_dim)
+
     @abstractmethod
     def _sizes(self, source: TensorSource) -> tuple[LayerSizes, int]:
-        """(layer sizes, hidden size), checking the shapes of every block."""
+        """(layer sizes, hidden size), checking the shapes of every block; sets ``attention``."""
 
     # -- weights ---------------------------------------------------------------------------
     def _linear(self, source: TensorSource, role: str, block: int, out_idx: Index, in_idx: Index, *, conv1d: bool = False) -> np.ndarray:
@@ -157,8 +212,10 @@ class Adapter(ABC):
         return m
 
     @abstractmethod
-    def input_qkv(self, source: TensorSource, block: int, inp: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """(3k, k_in): rows Q t, K t, V t (in that order); columns the input draw."""
+    def input_qkv(self, source: TensorSource, block: int, inp: np.ndarray, t: np.ndarray, *, faithful: bool = False) -> np.ndarray:
+        """(3k, k_in): rows Q t, K t, V t (in that order); columns the input draw. ``faithful``:
+        the rows attention really uses where the reference topology reads others (a fused
+        projection interleaved per head, as GPT-NeoX's)."""
 
     @abstractmethod
     def context_attn_out(self, source: TensorSource, block: int, t: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -166,7 +223,8 @@ class Adapter(ABC):
 
     @abstractmethod
     def attn_out_mlp(self, source: TensorSource, block: int, a: np.ndarray, hid: np.ndarray) -> np.ndarray:
-        """(2k, k): attn_out -> mlp_hidden."""
+        """(2k, k): MLP input projection, a (attn_out, or the block input where the topology
+        reads a parallel block's MLP from it: both index the hidden width) -> mlp_hidden."""
 
     @abstractmethod
     def mlp_down(self, source: TensorSource, block: int, hid: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -175,183 +233,3 @@ class Adapter(ABC):
     def hidden_parts(self, hid: np.ndarray) -> np.ndarray:
         """Weight part (a PARTS code) feeding each MLP hidden row: one whole matrix by default."""
         return np.zeros(len(hid), dtype=np.int8)
-
-
-class FusedQKVAdapter(Adapter):
-    """One fused [Q; K; V] projection (roles qkv, dense, up, down). ``conv1d``: weights are
-    stored [in, out] (GPT-2's Conv1D) instead of PyTorch's [out, in]."""
-
-    conv1d: ClassVar[bool] = False
-
-    def _sizes(self, source: TensorSource) -> tuple[LayerSizes, int]:
-        shape = source.shape(self.name("qkv", 0))
-        three_a, h = shape[::-1] if self.conv1d else shape
-        if three_a % 3:
-            raise ModelError(f"tensor {self.name('qkv', 0)!r} has a fused q/k/v dimension of {three_a}, not a multiple of 3")
-        a, m = three_a // 3, source.shape(self.name("up", 0))[1 if self.conv1d else 0]
-        expected = {"qkv": (3 * a, h), "dense": (h, a), "up": (m, h), "down": (h, m)}
-        self._shapes(source, {k: v[::-1] if self.conv1d else v for k, v in expected.items()})
-        return LayerSizes(h, a, m), h
-
-    def input_qkv(self, source: TensorSource, block: int, inp: np.ndarray, t: np.ndarray) -> np.ndarray:
-        a = self.facts.sizes.attn
-        return self._linear(source, "qkv", block, np.concatenate([t, t + a, t + 2 * a]), inp, conv1d=self.conv1d)
-
-    def context_attn_out(self, source: TensorSource, block: int, t: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return self._linear(source, "dense", block, out, t, conv1d=self.conv1d)
-
-    def attn_out_mlp(self, source: TensorSource, block: int, a: np.ndarray, hid: np.ndarray) -> np.ndarray:
-        return self._linear(source, "up", block, hid, a, conv1d=self.conv1d)
-
-    def mlp_down(self, source: TensorSource, block: int, hid: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return self._linear(source, "down", block, out, hid, conv1d=self.conv1d)
-
-
-class GPTNeoXAdapter(FusedQKVAdapter):
-    """GPT-NeoX / Pythia, the reference topology: query_key_value [3h, h] read as [Q; K; V]."""
-
-    family = "gpt_neox"
-    model_types = ("gpt_neox",)
-    templates = {
-        "qkv": "layers.{b}.attention.query_key_value.weight",
-        "dense": "layers.{b}.attention.dense.weight",
-        "up": "layers.{b}.mlp.dense_h_to_4h.weight",
-        "down": "layers.{b}.mlp.dense_4h_to_h.weight",
-    }
-
-
-class LlamaAdapter(Adapter):
-    """Llama, Mistral, Qwen2/3, SmolLM: q/k/v/o_proj with grouped KV heads, gate/up/down_proj."""
-
-    family = "llama"
-    model_types = ("llama", "mistral", "qwen2", "qwen3")
-    templates = {
-        "q": "layers.{b}.self_attn.q_proj.weight",
-        "k": "layers.{b}.self_attn.k_proj.weight",
-        "v": "layers.{b}.self_attn.v_proj.weight",
-        "o": "layers.{b}.self_attn.o_proj.weight",
-        "gate": "layers.{b}.mlp.gate_proj.weight",
-        "up": "layers.{b}.mlp.up_proj.weight",
-        "down": "layers.{b}.mlp.down_proj.weight",
-    }
-    head_dim: int
-    group: int  # query heads per KV head
-    intermediate: int
-
-    def _sizes(self, source: TensorSource) -> tuple[LayerSizes, int]:
-        a, h = source.shape(self.name("q", 0))
-        kv = source.shape(self.name("k", 0))[0]
-        inter = source.shape(self.name("gate", 0))[0]
-        heads = _cfg(source.config, "num_attention_heads")
-        if not heads or a % heads:
-            raise ModelError(
-                f"{self.where}: num_attention_heads = {heads} does not divide the query width {a}",
-                hint="restore the model's config.json",
-            )
-        self.head_dim = a // heads
-        if kv % self.head_dim or heads % (kv // self.head_dim):
-            raise ModelError(
-                f"{self.where}: k_proj has {kv} rows, not a whole number of KV heads of size {self.head_dim} dividing {heads} heads",
-                hint="restore the model's config.json",
-            )
-        self.group = heads // (kv // self.head_dim)  # query heads per KV head
-        self._shapes(
-            source,
-            {"q": (a, h), "k": (kv, h), "v": (kv, h), "o": (h, a), "gate": (inter, h), "up": (inter, h), "down": (h, inter)},
-        )
-        self.intermediate = inter
-        return LayerSizes(h, a, 2 * inter), h
-
-    def kv_row(self, t: np.ndarray) -> np.ndarray:
-        """K/V row serving query index t (see the module docstring)."""
-        row: np.ndarray = (t // self.head_dim) // self.group * self.head_dim + t % self.head_dim
-        return row
-
-    def input_qkv(self, source: TensorSource, block: int, inp: np.ndarray, t: np.ndarray) -> np.ndarray:
-        r = self.kv_row(t)
-        return np.concatenate(
-            [
-                self._linear(source, "q", block, t, inp),
-                self._linear(source, "k", block, r, inp),
-                self._linear(source, "v", block, r, inp),
-            ]
-        )
-
-    def context_attn_out(self, source: TensorSource, block: int, t: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return self._linear(source, "o", block, out, t)
-
-    def attn_out_mlp(self, source: TensorSource, block: int, a: np.ndarray, hid: np.ndarray) -> np.ndarray:
-        gate = hid < self.intermediate
-        m = np.empty((len(hid), len(a)), dtype=np.float64)
-        m[gate] = self._linear(source, "gate", block, hid[gate], a)
-        m[~gate] = self._linear(source, "up", block, hid[~gate] - self.intermediate, a)
-        return m
-
-    def mlp_down(self, source: TensorSource, block: int, hid: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return self._linear(source, "down", block, out, hid % self.intermediate)
-
-    def hidden_parts(self, hid: np.ndarray) -> np.ndarray:
-        return np.where(hid < self.intermediate, PART_CODE["gate"], PART_CODE["up"]).astype(np.int8)
-
-
-class GPT2Adapter(FusedQKVAdapter):
-    """GPT-2: Conv1D weights [in, out]; c_attn [h, 3h] holds [Q | K | V] along the output dim."""
-
-    family = "gpt2"
-    model_types = ("gpt2",)
-    conv1d = True
-    templates = {
-        "qkv": "h.{b}.attn.c_attn.weight",
-        "dense": "h.{b}.attn.c_proj.weight",
-        "up": "h.{b}.mlp.c_fc.weight",
-        "down": "h.{b}.mlp.c_proj.weight",
-    }
-
-
-class BertAdapter(Adapter):
-    """BERT / RoBERTa encoders: self.query/key/value, attention.output.dense, intermediate, output."""
-
-    family = "bert"
-    model_types = ("bert", "roberta")
-    templates = {
-        "q": "encoder.layer.{b}.attention.self.query.weight",
-        "k": "encoder.layer.{b}.attention.self.key.weight",
-        "v": "encoder.layer.{b}.attention.self.value.weight",
-        "o": "encoder.layer.{b}.attention.output.dense.weight",
-        "up": "encoder.layer.{b}.intermediate.dense.weight",
-        "down": "encoder.layer.{b}.output.dense.weight",
-    }
-
-    def _sizes(self, source: TensorSource) -> tuple[LayerSizes, int]:
-        a, h = source.shape(self.name("q", 0))
-        m = source.shape(self.name("up", 0))[0]
-        self._shapes(source, {"q": (a, h), "k": (a, h), "v": (a, h), "o": (h, a), "up": (m, h), "down": (h, m)})
-        return LayerSizes(h, a, m), h
-
-    def input_qkv(self, source: TensorSource, block: int, inp: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return np.concatenate([self._linear(source, r, block, t, inp) for r in ("q", "k", "v")])
-
-    def context_attn_out(self, source: TensorSource, block: int, t: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return self._linear(source, "o", block, out, t)
-
-    def attn_out_mlp(self, source: TensorSource, block: int, a: np.ndarray, hid: np.ndarray) -> np.ndarray:
-        return self._linear(source, "up", block, hid, a)
-
-    def mlp_down(self, source: TensorSource, block: int, hid: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return self._linear(source, "down", block, out, hid)
-
-
-ADAPTERS: tuple[type[Adapter], ...] = (GPTNeoXAdapter, LlamaAdapter, GPT2Adapter, BertAdapter)
-SUPPORTED: dict[str, type[Adapter]] = {mt: cls for cls in ADAPTERS for mt in cls.model_types}
-
-
-def adapter_for(source: TensorSource) -> Adapter:
-    """The adapter for the source's ``model_type``; ModelError listing the supported ones."""
-    model_type = source.config.get("model_type")
-    cls = SUPPORTED.get(model_type) if isinstance(model_type, str) else None
-    if cls is None:
-        raise ModelError(
-            f"unsupported architecture {model_type!r} in {source.path}",
-            hint=f"supported model types: {', '.join(sorted(SUPPORTED))}",
-        )
-    return cls(source)
