@@ -1,7 +1,10 @@
 """Ingest a model or a training run: every checkpoint x every sample -> one stored SNIN.
 
 Each checkpoint file is opened once; each sample reads only its sampled rows and columns. Graphs already stored (same gid) are skipped before any weight is read, so a re-run
-is cheap.
+is cheap. Per checkpoint, the weight-scale baselines (ingest/baselines.py, every matrix read
+whole, one tensor at a time) and optionally WeightWatcher's peer metrics (ingest/peers.py) are
+computed before its graphs are written and stored on its Checkpoint after them; a re-run
+computes only those a Checkpoint lacks (a database from before baselines gets them filled in).
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from pydantic import BaseModel
 from neuromfa.base.errors import ConfigError, param
 from neuromfa.base.limits import MAX_SAMPLES, MAX_SEED, check_neurons, check_range, check_samples
 from neuromfa.ingest.adapters import adapter_for
+from neuromfa.ingest.baselines import checkpoint_baselines
 from neuromfa.ingest.build import build_snin
 from neuromfa.ingest.checkpoints import CheckpointRef, discover_checkpoints
+from neuromfa.ingest.peers import check_peers, peer_metrics
 from neuromfa.ingest.readers import open_model
 from neuromfa.ingest.sampler import check_k, draws_for_sample
-from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, graph_id
+from neuromfa.schema.records import CheckpointBaselines, CheckpointRecord, GraphRecord, ModelRecord, PeerMetrics, graph_id
 from neuromfa.store.graphs import GraphRepository
 from neuromfa.store.models import ModelRepository
 from neuromfa.store.named import NamedStore
@@ -40,6 +45,10 @@ class IngestReport(BaseModel):
     seconds_write: float = 0.0  # the graph transactions
     zero_weights: int = 0  # exact-zero weights among the sampled pairs of the graphs written: no edge
     warnings: list[str] = []  # one line each, e.g. a config that disagrees with the tensor shapes
+    baselines_written: int = 0  # Checkpoints that got their weight-scale baselines in this run
+    seconds_baselines: float = 0.0  # reading every matrix whole and computing them
+    peers_written: int = 0  # Checkpoints that got WeightWatcher's metrics in this run
+    seconds_peers: float = 0.0
 
 
 def check_name(name: str) -> str:
@@ -99,20 +108,27 @@ def ingest_path(
     on_checkpoints: Callable[[list[CheckpointRef]], None] | None = None,
     on_graph: Callable[[str, bool], None] | None = None,
     on_edges: Callable[[int], None] | None = None,
+    baselines: bool = True,
+    peers: bool = False,
 ) -> IngestReport:
     """Store SNINs for every checkpoint under ``path`` and every sample.
 
     ``on_checkpoints`` gets the discovered checkpoints; ``on_graph(gid, written)`` is called per
     graph (written=False: it was already stored); ``on_edges(n)`` as synapses are written.
+    ``baselines``: store the weight-scale baselines on each Checkpoint lacking them;
+    ``peers``: also WeightWatcher's metrics (needs the ``peers`` extra).
     """
     picked = check_ingest(name, samples, k, seed_base)
+    if peers:
+        check_peers()
     refs = discover_checkpoints(path, step=step)
     if on_checkpoints:
         on_checkpoints(refs)
     started = time.perf_counter()
     graphs, models = GraphRepository(store), ModelRepository(store)
-    written = present = edges = zeros = 0
-    t_build = t_write = 0.0
+    written = present = edges = zeros = base_written = peers_written = 0
+    t_build = t_write = t_base = t_peers = 0.0
+    known = {b.step: b for b in models.baselines(name)} if baselines or peers else {}
     warnings: dict[str, Path] = {}  # warning -> first checkpoint with it (a run's checkpoints repeat them)
     for ref in refs:
         with open_model(ref.path) as source:
@@ -130,6 +146,19 @@ def ingest_path(
                 check_sampling(store, name, k, seed_base)
             checkpoint = CheckpointRecord(model=name, step=ref.step, metrics=json.dumps(ref.metrics),
                                           source=str(ref.path.resolve()))
+            # computed before the graphs are written: a NaN anywhere in a matrix fails the
+            # checkpoint before anything of it is stored
+            have = known.get(ref.step)
+            t0 = time.perf_counter()
+            scale: CheckpointBaselines | None = None
+            if baselines and not (have and have.has_baselines):
+                scale = checkpoint_baselines(source, adapter)
+            t1 = time.perf_counter()
+            peer: PeerMetrics | None = None
+            if peers and not (have and have.has_peers):
+                peer = peer_metrics(ref.path)
+            t_base += t1 - t0
+            t_peers += time.perf_counter() - t1
             for s in picked:
                 gid = graph_id(name, ref.step, s, k)
                 if graphs.exists(gid):
@@ -152,7 +181,14 @@ def ingest_path(
                 zeros += snin.meta["zero_weights"] if stored else 0
                 if on_graph:
                     on_graph(gid, stored)
+            # the Checkpoint exists now (written by its first graph, or stored before)
+            if scale is not None and models.set_baselines(name, ref.step, scale):
+                base_written += 1
+            if peer is not None and models.set_peers(name, ref.step, peer):
+                peers_written += 1
     return IngestReport(model=name, checkpoints=len(refs), graphs_written=written, graphs_present=present,
                         edges_written=edges, seconds=round(time.perf_counter() - started, 3),
                         seconds_build=round(t_build, 3), seconds_write=round(t_write, 3),
-                        zero_weights=zeros, warnings=[f"{where}: {line}" for line, where in warnings.items()])
+                        zero_weights=zeros, warnings=[f"{where}: {line}" for line, where in warnings.items()],
+                        baselines_written=base_written, seconds_baselines=round(t_base, 3),
+                        peers_written=peers_written, seconds_peers=round(t_peers, 3))

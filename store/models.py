@@ -2,7 +2,8 @@
 settings and the checkpoints' metrics.
 
 Statements: get_model, merge_model, merge_checkpoint, model_sampling, checkpoint_metrics,
-checkpoint_set_metrics.
+checkpoint_set_metrics, checkpoint_baselines, checkpoint_set_baselines, checkpoint_set_peers,
+checkpoint_baseline_matrices.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from neuromfa.base.errors import ConfigError, param
-from neuromfa.schema.records import CheckpointRecord, ModelRecord
+from neuromfa.schema.records import CheckpointBaselines, CheckpointRecord, MatrixBaseline, ModelRecord, PeerMetrics
 from neuromfa.store.named import NamedStore, NamedTx, Row
 
 
@@ -29,6 +30,21 @@ class StepMetrics(BaseModel):
 
     step: int
     metrics: dict[str, float]
+
+
+class StepBaselines(BaseModel):
+    """The weight-scale baselines and WeightWatcher peers stored on one Checkpoint (None where
+    not computed); ``has_baselines`` / ``has_peers``: whether they were computed at all."""
+
+    step: int
+    log_rms: float | None = None
+    log_norm: float | None = None
+    log_spectral_norm: float | None = None
+    ww_alpha: float | None = None
+    ww_alpha_weighted: float | None = None
+    ww_log_norm: float | None = None
+    has_baselines: bool = False
+    has_peers: bool = False
 
 
 def same_shape(model: ModelRecord, row: Row | None) -> None:
@@ -104,3 +120,27 @@ class ModelRepository:
         rows = [{"step": step, "metrics": json.dumps(values, sort_keys=True)}
                 for step, values in sorted(metrics.items())]
         return list(self.store.write_named("checkpoint_set_metrics", model=model, rows=rows)[0]["steps"])
+
+    def baselines(self, model: str) -> list[StepBaselines]:
+        """Per stored Checkpoint of ``model``, by step: its baselines and peers."""
+        return [StepBaselines(**r) for r in self.store.read_named("checkpoint_baselines", model=model)]
+
+    def set_baselines(self, model: str, step: int, baselines: CheckpointBaselines) -> bool:
+        """Store the baselines on Checkpoint ``model``@``step`` (replacing any); False when that
+        Checkpoint does not exist (nothing is created)."""
+        matrices = json.dumps([m.model_dump() for m in baselines.matrices])
+        rows = self.store.write_named("checkpoint_set_baselines", model=model, step=step, log_rms=baselines.log_rms,
+                                      log_norm=baselines.log_norm, log_spectral_norm=baselines.log_spectral_norm,
+                                      matrices=matrices)
+        return bool(rows)
+
+    def set_peers(self, model: str, step: int, peers: PeerMetrics) -> bool:
+        """Store WeightWatcher's summary on Checkpoint ``model``@``step``; False when it does not exist."""
+        return bool(self.store.write_named("checkpoint_set_peers", model=model, step=step, **peers.model_dump()))
+
+    def baseline_matrices(self, model: str, step: int) -> list[MatrixBaseline] | None:
+        """The per-matrix baselines of one Checkpoint (None: not computed or no such Checkpoint)."""
+        rows = self.store.read_named("checkpoint_baseline_matrices", model=model, step=step)
+        if not rows or rows[0]["matrices"] is None:
+            return None
+        return [MatrixBaseline(**m) for m in json.loads(rows[0]["matrices"])]
