@@ -8,7 +8,7 @@ duplicated); two concurrent writers of the same gid collide on the Graph.gid con
 loser reports "already stored". Pulling one reads it back columnar (no per-edge Python loop).
 
 Statements: graph_exists, get_graph, create_graph, create_neurons, create_synapses,
-pull_nodes, pull_edges, list_graphs, analysis_graphs, model_steps (and merge_model,
+pull_nodes, pull_edges, list_graphs, analysis_graphs, model_steps, model_topologies (and merge_model,
 merge_checkpoint of store/models.py inside the write).
 """
 
@@ -154,6 +154,11 @@ class GraphRepository:
     def list_graphs(self, model: str | None = None) -> list[GraphRecord]:
         """Every stored graph (of ``model`` when given), by model, step and sample."""
         return [GraphRecord(**r) for r in self.store.read_named("list_graphs", model=model)]
+
+    def topologies(self, model: str) -> list[str]:
+        """The topologies of ``model``'s stored graphs (empty: none stored)."""
+        rows = self.store.read_named("model_topologies", model=model)
+        return sorted(rows[0]["topologies"]) if rows else []
 
     def steps(self, model: str) -> StoredSteps:
         return StoredSteps(**self.store.read_named("model_steps", model=model)[0])
