@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "neuromfa.cli.metrics_commands",
     "neuromfa.cli.train_commands",
     "neuromfa.cli.experiment_commands",
+    "neuromfa.cli.validity_commands",
 ]
 
 for _name in COMMAND_MODULES:

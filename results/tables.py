@@ -12,6 +12,7 @@ from neuromfa.analysis.emergence import emergence, summarize_checkpoints
 from neuromfa.analysis.results import SampleValue
 from neuromfa.base.errors import AnalysisError, ConfigError, action, param
 from neuromfa.schema.params import AnalysisParams
+from neuromfa.schema.records import BASELINES, PEERS
 from neuromfa.store.analyses import AnalysisRepository
 from neuromfa.store.graphs import GraphRepository, GraphSummary
 from neuromfa.store.models import ModelRepository
@@ -82,6 +83,16 @@ def checkpoint_metrics(store: NamedStore, model: str) -> pd.DataFrame:
     return pd.DataFrame(rows) if rows else pd.DataFrame({"step": pd.Series([], dtype="int64")})
 
 
+def checkpoint_baselines(store: NamedStore, model: str) -> pd.DataFrame:
+    """Per step, the weight-scale baselines stored on its Checkpoint (log_rms, log_norm,
+    log_spectral_norm; empty where not computed) and WeightWatcher's ww_alpha,
+    ww_alpha_weighted and ww_log_norm where any Checkpoint has them."""
+    stored = ModelRepository(store).baselines(model)
+    columns = ["step", *BASELINES] + (list(PEERS) if any(b.has_peers for b in stored) else [])
+    df = pd.DataFrame([b.model_dump() for b in stored], columns=columns)
+    return df.astype({"step": "int64"}).astype({c: "float64" for c in columns[1:]})
+
+
 NULL_FIELDS = ("null_alpha0_mean", "null_width_mean", "alpha0_z", "width_z")
 
 
@@ -130,7 +141,8 @@ def emergence_frame(store: NamedStore, model: str, *, reference_step: int | None
     """Per step: analysed samples, mean/std alpha_0 and width over the samples that passed the
     filter, E (from the means) and E_mean/E_std (per sample), the null columns (E_null,
     E_struct, alpha0/width null means and mean null stds, z-scores; empty without a null), and
-    the checkpoint's metrics. Each graph's current analysis, or with ``params`` the analysis of
+    the checkpoint's weight-scale baselines (log_rms, log_norm, log_spectral_norm, and
+    WeightWatcher's ww_* where stored) and its metrics. Each graph's current analysis, or with ``params`` the analysis of
     exactly that parameter set."""
     if params is not None:
         res = _of_params(store, model, mode, params)
@@ -168,5 +180,8 @@ def emergence_frame(store: NamedStore, model: str, *, reference_step: int | None
             "width_null": s.width_null, "width_null_std": stds.get(s.step, {}).get("width_null_std"),
             "alpha0_z": s.alpha0_z, "width_z": s.width_z,
         })
-    df = pd.DataFrame(rows).merge(checkpoint_metrics(store, model), on="step", how="left")
+    metrics = checkpoint_metrics(store, model)
+    scale = checkpoint_baselines(store, model)
+    scale = scale.drop(columns=[c for c in scale.columns if c != "step" and c in metrics.columns])
+    df = pd.DataFrame(rows).merge(scale, on="step", how="left").merge(metrics, on="step", how="left")
     return df.sort_values("step").reset_index(drop=True)
