@@ -38,6 +38,9 @@ def train_example_cmd(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the initialisation and of the batches."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a different run already in OUT_DIR."),
+    weight_decay: Optional[float] = typer.Option(
+        None, "--weight-decay", help="AdamW weight decay of the matrices, instead of the preset's (another run)."
+    ),
 ) -> None:
     """Train a small GPT-NeoX language model from scratch, offline, saving Pythia-style
     checkpoints (0, 1, 2, 4, ..., 512, then evenly spaced) with their validation loss.
@@ -66,7 +69,8 @@ def train_example_cmd(
 
         from neuromfa.training.train_example import train_example  # torch: only when used
 
-        info = train_example(out_dir, preset=preset, corpus=corpus, seed=seed, progress=report, overwrite=overwrite)
+        info = train_example(out_dir, preset=preset, corpus=corpus, seed=seed, progress=report, overwrite=overwrite,
+                             weight_decay=weight_decay)
     _print_run(info)
     how = "reused the finished run" if info.cached else f"trained in {info.seconds:.1f} s"
     console.print(f"{len(info.checkpoints)} checkpoints in {info.out_dir} ({how})")

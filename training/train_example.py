@@ -42,6 +42,8 @@ FORMAT_VERSION = 1
 RUN_FILE = "run.json"
 RESUME_FILE = ".resume.pt"
 _STEP_DIR = re.compile(r"^step(\d+)$")
+# AdamW multiplies each matrix by (1 - lr * decay) per step: past this the weights are gone in a few steps
+MAX_WEIGHT_DECAY = 100.0
 
 
 class TrainProgress(BaseModel):
@@ -294,15 +296,17 @@ def train_example(
     seed: int = 0,
     progress: ProgressFn | None = None,
     overwrite: bool = False,
+    weight_decay: float | None = None,
 ) -> RunInfo:
     """Train (or reuse) an example run in ``out_dir`` and return its description.
 
-    ``preset`` is a preset's name or a Preset of one's own. A complete run with the same preset,
-    seed and corpus is reused as is; an interrupted one is resumed from its last checkpoint. A
-    different run in ``out_dir`` is an error unless ``overwrite``.
+    ``preset`` is a preset's name or a Preset of one's own; ``weight_decay`` overrides the
+    preset's (AdamW's decoupled decay of the matrices), which makes it another run. A complete
+    run with the same preset, seed and corpus is reused as is; an interrupted one is resumed from
+    its last checkpoint. A different run in ``out_dir`` is an error unless ``overwrite``.
     """
     t0 = time.perf_counter()
-    spec = get_preset(preset)
+    spec = with_weight_decay(get_preset(preset), weight_decay)
     if seed < 0:
         raise ConfigError(f"seed must be >= 0, got {seed}")
     data = load_corpus(
@@ -364,6 +368,18 @@ def train_example(
         progress(TrainProgress(step=spec.steps, total=spec.steps, phase="done"))
     info = load_run(out_dir)
     return info.model_copy(update={"cached": False, "seconds": time.perf_counter() - t0})
+
+
+def with_weight_decay(spec: Preset, weight_decay: float | None) -> Preset:
+    """``spec`` with its weight decay replaced (None: as it is). The preset keeps its name; its
+    key changes with the value, so the presets' own runs and caches stay as they were."""
+    if weight_decay is None:
+        return spec
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, int | float) or not (
+            0.0 <= weight_decay <= MAX_WEIGHT_DECAY):
+        raise ConfigError(f"{param('weight_decay')} must be a number from 0 to {MAX_WEIGHT_DECAY:g}, got {weight_decay!r}",
+                          f"pass {param('weight_decay')} between 0 and {MAX_WEIGHT_DECAY:g}", param="weight_decay")
+    return spec.model_copy(update={"weight_decay": float(weight_decay)})
 
 
 def _transformers_version() -> str:
