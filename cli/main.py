@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "neuromfa.cli.ingest_commands",
     "neuromfa.cli.analyze_commands",
     "neuromfa.cli.jobs_commands",
+    "neuromfa.cli.delete_commands",
     "neuromfa.cli.results_commands",
     "neuromfa.cli.sweep_commands",
     "neuromfa.cli.query_commands",
