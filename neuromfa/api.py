@@ -8,6 +8,7 @@
     nm.emergence("pythia-70m")           # DataFrame, one row per step
     nm.sweep("pythia-70m", [50, 150, 500]).frame()   # SweepResult: one row per threshold T
     nm.jobs(status="failed")             # list[JobInfo]
+    nm.delete("model", "pythia-70m")     # Removed: what went (one transaction per graph)
 
 Every function opens the configured database (NEO4J_* / NEUROMFA_* environment, or the
 ``settings`` given; the local server is started when nothing is configured) unless a ``store``
@@ -35,9 +36,12 @@ from neuromfa.jobs.worker import JobOutcome, worker_loop
 from neuromfa.results.tables import checkpoint_metrics, emergence_frame, graphs_of, results_frame
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.store.connection import Store, open_store
+from neuromfa.store.deletes import DeletePlan, DeleteRepository, Removed
+from neuromfa.store.deletes import Target as DeleteTarget
 from neuromfa.store.graphs import GraphRepository
 
-__all__ = ["AnalyzeReport", "IngestReport", "JobInfo", "JobOutcome", "analyze", "cancel_job", "emergence",
+__all__ = ["AnalyzeReport", "DeletePlan", "IngestReport", "JobInfo", "JobOutcome", "Removed", "analyze", "cancel_job",
+           "delete", "delete_plan", "emergence",
            "graphs", "ingest", "job", "jobs", "results", "retry_job", "SweepResult", "sweep", "work"]
 
 WAIT_POLL_S = 1.0
@@ -296,3 +300,25 @@ def work(*, once: bool = False, poll: float = 2.0, max_jobs: int | None = None,
     """Run queued jobs in this process (what `neuromfa worker` does). Returns jobs run."""
     with _opened(store, settings, notify) as st:
         return worker_loop(st, once=once, poll=poll, max_jobs=max_jobs, on_outcome=on_outcome)
+
+
+def delete_plan(target: DeleteTarget, key: str, *, store: Store | None = None,
+                settings: DatabaseSettings | None = None) -> DeletePlan:
+    """What ``delete(target, key)`` would remove (read only); NotFoundError when it is not stored.
+    ``target``: "model" (a name), "graph" (a gid) or "analysis" (an aid)."""
+    with _opened(store, settings) as st:
+        return DeleteRepository(st).plan(target, key)
+
+
+def delete(target: DeleteTarget, key: str, *, on_graph: Callable[[str, Removed], None] | None = None,
+           store: Store | None = None, settings: DatabaseSettings | None = None) -> Removed:
+    """Remove a model (its checkpoints and every graph), one graph, or one analysis, with
+    everything under it: neurons, synapses, analyses and their MEASURED edges, jobs. One
+    transaction per graph (``on_graph`` runs after each); returns what was removed."""
+    with _opened(store, settings) as st:
+        repo = DeleteRepository(st)
+        if target == "model":
+            return repo.delete_model(key, on_graph=on_graph)
+        if target == "graph":
+            return repo.delete_graph(key)
+        return repo.delete_analysis(key)
