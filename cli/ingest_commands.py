@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Optional
 
@@ -12,7 +13,13 @@ from neuromfa.base.limits import MAX_K, MAX_SAMPLES
 from neuromfa.cli.common import cli_store, err_console
 from neuromfa.cli.output import Format, emit
 from neuromfa.ingest.pipeline import IngestReport, check_ingest, ingest_path
+from neuromfa.schema.records import TOPOLOGIES
 from neuromfa.store.graphs import GraphRepository
+
+
+class TopologyChoice(str, enum.Enum):
+    # unpacked from the schema's Literal: a topology added there without a member here fails at import
+    reference, faithful = TOPOLOGIES
 
 
 def ingest(
@@ -24,9 +31,12 @@ def ingest(
     samples: int = typer.Option(10, "--samples", help=f"Number of samples (seeds seed-base .. seed-base+S-1): 1 to {MAX_SAMPLES}."),
     neurons: int = typer.Option(32, "--neurons", "-k", help=f"Neurons per layer per sample (k): 1 to {MAX_K}, and at most what the model's layers hold."),
     seed_base: int = typer.Option(0, "--seed-base", help="Seed of sample 0 (seeds stay below 2**32)."),
+    topology: TopologyChoice = typer.Option(TopologyChoice.reference, "--topology", help="reference: the authors' reading "
+                                            "(fused qkv as [Q; K; V], no residuals); faithful: per-head qkv rows and "
+                                            "attention, residual identity edges. One topology per model name."),
 ) -> None:
     """Sample neuron interaction networks from a model or a training run and store them."""
-    check_ingest(name, samples, neurons, seed_base)  # before the server is started
+    check_ingest(name, samples, neurons, seed_base, topology.value)  # before the server is started
     with cli_store() as store, Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=True,
@@ -39,7 +49,7 @@ def ingest(
 
         report = ingest_path(
             store, path, name=name, step=step, samples=samples, k=neurons, seed_base=seed_base,
-            on_checkpoints=on_checkpoints,
+            topology=topology.value, on_checkpoints=on_checkpoints,
             on_graph=lambda gid, written: progress.advance(graphs),
             on_edges=lambda n: progress.advance(edges, n),
         )

@@ -21,12 +21,20 @@ from neuromfa.base.errors import ConfigError, param
 from neuromfa.base.limits import MAX_SAMPLES, MAX_SEED, check_neurons, check_range, check_samples
 from neuromfa.ingest.adapters import adapter_for
 from neuromfa.ingest.baselines import checkpoint_baselines
-from neuromfa.ingest.build import build_snin
+from neuromfa.ingest.build import build_snin, check_topology
 from neuromfa.ingest.checkpoints import CheckpointRef, discover_checkpoints
 from neuromfa.ingest.peers import check_peers, peer_metrics
 from neuromfa.ingest.readers import open_model
 from neuromfa.ingest.sampler import check_k, draws_for_sample
-from neuromfa.schema.records import CheckpointBaselines, CheckpointRecord, GraphRecord, ModelRecord, PeerMetrics, graph_id
+from neuromfa.schema.records import (
+    CheckpointBaselines,
+    CheckpointRecord,
+    GraphRecord,
+    ModelRecord,
+    PeerMetrics,
+    Topology,
+    graph_id,
+)
 from neuromfa.store.graphs import GraphRepository
 from neuromfa.store.models import ModelRepository
 from neuromfa.store.named import NamedStore
@@ -73,10 +81,12 @@ def sample_list(samples: int | Sequence[int]) -> list[int]:
     return picked
 
 
-def check_ingest(name: str, samples: int | Sequence[int], k: int, seed_base: int) -> list[int]:
+def check_ingest(name: str, samples: int | Sequence[int], k: int, seed_base: int,
+                 topology: str = "reference") -> list[int]:
     """Every ingest argument that can be checked without the model or the database; returns
     the sample numbers. The CLI calls it before starting the server."""
     check_name(name)
+    check_topology(topology)
     check_neurons(k)
     picked = sample_list(samples)
     check_range("seed_base", seed_base, 0, MAX_SEED - 1 - picked[-1],
@@ -84,11 +94,14 @@ def check_ingest(name: str, samples: int | Sequence[int], k: int, seed_base: int
     return picked
 
 
-def check_sampling(store: NamedStore, name: str, k: int, seed_base: int) -> None:
-    """One k and one seed base per model name: the analyses and tables of a model compare the
-    same neurons across checkpoints, and a graph's gid does not hold its seed base."""
+def check_sampling(store: NamedStore, name: str, k: int, seed_base: int, topology: Topology = "reference") -> None:
+    """One k, one seed base and one topology per model name: the analyses and tables of a model
+    compare the same neurons, wired the same way, across checkpoints, and a graph's gid does not
+    hold its seed base. (Both topologies of a checkpoint go under two names.)"""
     used = ModelRepository(store).sampling(name)
-    for what, value, stored in (("k", k, used.ks), ("seed_base", seed_base, used.seed_bases)):
+    topologies = GraphRepository(store).topologies(name)
+    for what, value, stored in (("k", k, used.ks), ("seed_base", seed_base, used.seed_bases),
+                                ("topology", topology, topologies)):
         if stored and stored != [value]:
             raise ConfigError(
                 f"model {name!r} is stored with {param(what)} {', '.join(map(str, sorted(stored)))}, not {value}",
@@ -108,6 +121,7 @@ def ingest_path(
     on_checkpoints: Callable[[list[CheckpointRef]], None] | None = None,
     on_graph: Callable[[str, bool], None] | None = None,
     on_edges: Callable[[int], None] | None = None,
+    topology: Topology = "reference",
     baselines: bool = True,
     peers: bool = False,
 ) -> IngestReport:
@@ -115,10 +129,11 @@ def ingest_path(
 
     ``on_checkpoints`` gets the discovered checkpoints; ``on_graph(gid, written)`` is called per
     graph (written=False: it was already stored); ``on_edges(n)`` as synapses are written.
+    ``topology``: how the graphs are wired (ingest/build.py), one per model name.
     ``baselines``: store the weight-scale baselines on each Checkpoint lacking them;
     ``peers``: also WeightWatcher's metrics (needs the ``peers`` extra).
     """
-    picked = check_ingest(name, samples, k, seed_base)
+    picked = check_ingest(name, samples, k, seed_base, topology)
     if peers:
         check_peers()
     refs = discover_checkpoints(path, step=step)
@@ -143,7 +158,7 @@ def ingest_path(
             # anywhere before (NaN weights, k too large) leaves no Model holding the name
             models.check_shape(model)  # before skipping anything: a name clash is an error
             if ref is refs[0]:
-                check_sampling(store, name, k, seed_base)
+                check_sampling(store, name, k, seed_base, topology)
             checkpoint = CheckpointRecord(model=name, step=ref.step, metrics=json.dumps(ref.metrics),
                                           source=str(ref.path.resolve()))
             # computed before the graphs are written: a NaN anywhere in a matrix fails the
@@ -160,7 +175,7 @@ def ingest_path(
             t_base += t1 - t0
             t_peers += time.perf_counter() - t1
             for s in picked:
-                gid = graph_id(name, ref.step, s, k)
+                gid = graph_id(name, ref.step, s, k, topology)
                 if graphs.exists(gid):
                     present += 1
                     if on_graph:
@@ -168,10 +183,10 @@ def ingest_path(
                     continue
                 t0 = time.perf_counter()
                 draws = draws_for_sample(facts.sizes, facts.blocks, sample=s, k=k, seed_base=seed_base)
-                snin = build_snin(source, adapter, draws, gid=gid)
+                snin = build_snin(source, adapter, draws, gid=gid, topology=topology)
                 t1 = time.perf_counter()
                 graph = GraphRecord(gid=gid, model=name, step=ref.step, sample=s, seed=seed_base + s, k=k,
-                                    nodes=snin.n_nodes, edges=snin.n_edges)
+                                    topology=topology, nodes=snin.n_nodes, edges=snin.n_edges)
                 stored = graphs.write(checkpoint, graph, snin, model=model, on_edges=on_edges)
                 t_build += t1 - t0
                 t_write += time.perf_counter() - t1

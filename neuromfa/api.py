@@ -35,6 +35,7 @@ from neuromfa.jobs.queue import JobInfo
 from neuromfa.jobs.worker import JobOutcome, worker_loop
 from neuromfa.results.tables import checkpoint_metrics, emergence_frame, graphs_of, results_frame
 from neuromfa.schema.params import AnalysisParams
+from neuromfa.schema.records import Topology
 from neuromfa.store.connection import Store, open_store
 from neuromfa.store.deletes import DeletePlan, DeleteRepository, Removed
 from neuromfa.store.deletes import Target as DeleteTarget
@@ -83,13 +84,15 @@ def _steps(values: int | Sequence[int] | None) -> list[int] | None:
 
 
 def ingest(path, *, name: str, step: int | None = None, samples: int | Sequence[int] = 10, k: int = 32,
-           seed_base: int = 0, store: Store | None = None, settings: DatabaseSettings | None = None,
-           notify: Callable[[str], None] | None = None) -> IngestReport:
+           seed_base: int = 0, topology: Topology = "reference", store: Store | None = None,
+           settings: DatabaseSettings | None = None, notify: Callable[[str], None] | None = None) -> IngestReport:
     """Store SNINs of every checkpoint under ``path`` (a model, a GGUF file or a training run)
-    and every sample; graphs already stored are skipped."""
+    and every sample; graphs already stored are skipped. ``topology``: reference (the
+    authors' reading) or faithful (docs/method.md section 1), one per model name."""
     with _opened(store, settings, notify) as st:
         st.apply_schema()
-        return ingest_path(st, path, name=name, step=step, samples=samples, k=k, seed_base=seed_base)
+        return ingest_path(st, path, name=name, step=step, samples=samples, k=k, seed_base=seed_base,
+                           topology=topology)
 
 
 def graphs(model: str | None = None, *, store: Store | None = None,
