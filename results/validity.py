@@ -181,11 +181,16 @@ def validity_table(store: NamedStore, models: str | list[str], metric: str = "va
         raise ConfigError(f"unknown control {control!r}", f"use one of {', '.join(BASELINES)}", param="control")
     negate = default_negate(metric) if negate is None else negate
     labels: dict[str, str] = {}
-    series: list[_Series] = []
+    merged: dict[str, _Series] = {}  # label -> the series of every run
     tables: dict[str, pd.DataFrame] = {}
     for name in names:
         got, tables[name] = _model_series(store, name, labels)
-        series += got
+        for s in got:
+            if s.label in merged:
+                merged[s.label].values.update(s.values)
+            else:
+                merged[s.label] = s
+    series = list(merged.values())
     available = sorted({c for t in tables.values() for c in t.columns} - {"step", *BASELINES, *PEERS})
     if metric not in available:
         raise ConfigError(f"no checkpoint of {', '.join(map(repr, names))} has the metric {metric!r}",
