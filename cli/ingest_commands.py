@@ -34,9 +34,17 @@ def ingest(
     topology: TopologyChoice = typer.Option(TopologyChoice.reference, "--topology", help="reference: the authors' reading "
                                             "(fused qkv as [Q; K; V], no residuals); faithful: per-head qkv rows and "
                                             "attention, residual identity edges. One topology per model name."),
+    baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Store each checkpoint's weight-scale "
+                                   "baselines (log_rms, log_norm, log_spectral_norm; every matrix read whole)."),
+    peers: bool = typer.Option(False, "--peers", help="Also store WeightWatcher's alpha, alpha_weighted and log_norm "
+                               "(needs the peers extra: pip install 'neuromfa[peers]')."),
 ) -> None:
     """Sample neuron interaction networks from a model or a training run and store them."""
     check_ingest(name, samples, neurons, seed_base, topology.value)  # before the server is started
+    if peers:
+        from neuromfa.ingest.peers import check_peers
+
+        check_peers()
     with cli_store() as store, Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=True,
@@ -49,7 +57,7 @@ def ingest(
 
         report = ingest_path(
             store, path, name=name, step=step, samples=samples, k=neurons, seed_base=seed_base,
-            topology=topology.value, on_checkpoints=on_checkpoints,
+            topology=topology.value, baselines=baselines, peers=peers, on_checkpoints=on_checkpoints,
             on_graph=lambda gid, written: progress.advance(graphs),
             on_edges=lambda n: progress.advance(edges, n),
         )
@@ -67,6 +75,10 @@ def print_report(report: IngestReport) -> None:
         + (f" ({rate:,.0f} synapses/s)" if report.edges_written else "")
         + (f"; {report.zero_weights} zero weight{'s' * (report.zero_weights != 1)} skipped (no edge)"
            if report.zero_weights else "")
+        + (f"; baselines of {report.baselines_written} checkpoint(s) in {report.seconds_baselines:.1f} s"
+           if report.baselines_written else "")
+        + (f"; WeightWatcher metrics of {report.peers_written} checkpoint(s) in {report.seconds_peers:.1f} s"
+           if report.peers_written else "")
     )
 
 
