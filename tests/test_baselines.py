@@ -4,6 +4,7 @@ checkpoint's own tensors, and their storage on the Checkpoint (real server)."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ from neuromfa.ingest.baselines import checkpoint_baselines, matrices_of
 from neuromfa.ingest.pipeline import ingest_path
 from neuromfa.ingest.readers import open_model
 from neuromfa.store.models import ModelRepository
+
+FIXTURE = Path(__file__).parent / "fixtures" / "neox-h64-l2"
 
 SHAPES = [(7, 5), (5, 7), (48, 48), (64, 192), (1, 9), (9, 1)]
 
@@ -159,3 +162,19 @@ def test_ingest_without_baselines_stores_none(store, tmp_path):
     assert report.baselines_written == 0 and report.seconds_baselines == 0.0
     (b,) = ModelRepository(store).baselines("nobl")
     assert b.log_rms is None and not b.has_baselines
+
+
+def test_peers_are_weightwatchers_own_summary(store):
+    """WeightWatcher (the peers extra, in the test extra) on the fixture folder: its log_norm is
+    the mean over its layers (every 2-D tensor here, embeddings included) of log10 ||W||_F^2."""
+    from safetensors.numpy import load_file
+
+    report = ingest_path(store, FIXTURE, name="ww", samples=1, k=8, peers=True)
+    assert (report.peers_written, report.baselines_written) == (1, 1)
+    (b,) = ModelRepository(store).baselines("ww")
+    tensors = [w.astype(np.float64) for w in load_file(FIXTURE / "model.safetensors").values() if w.ndim == 2]
+    assert b.has_peers and b.ww_log_norm == pytest.approx(np.mean([np.log10(np.sum(w**2)) for w in tensors]), abs=1e-9)
+    assert b.ww_alpha is not None and b.ww_alpha > 1 and b.ww_alpha_weighted is not None
+    layers = store.read("MATCH (c:Checkpoint {model: 'ww'}) RETURN c.ww_layers AS n")[0]["n"]
+    assert layers == len(tensors) == 10
+    assert ingest_path(store, FIXTURE, name="ww", samples=1, k=8, peers=True).peers_written == 0  # stored once
