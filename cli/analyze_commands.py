@@ -43,7 +43,7 @@ def analyze(
     model: str = typer.Option(..., "--model", "-m", help="Model name (as ingested)."),
     step: Optional[list[int]] = typer.Option(None, "--step", help="Only this checkpoint step (repeatable). Default: every step."),
     sample: Optional[list[int]] = typer.Option(None, "--sample", help="Only this sample (repeatable). Default: every sample."),
-    mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help="Box growing: one-hop (the authors' code), shortest-path (exact, igraph) or layered (same masses, min-plus over layers)."),
+    mode: Optional[ModeChoice] = typer.Option(None, "--mode", help="Box growing: one-hop (the authors' code), shortest-path (exact, igraph: the reference) or layered (the same masses bit for bit, min-plus over layers, several times faster).  \\[default: layered where the graphs are layer DAGs (every ingested topology), else shortest-path]"),
     threshold: Optional[float] = typer.Option(None, "--threshold", "-T", help=f"T: edges with 1 < d <= T are used; finite, 1 < T <= {MAX_THRESHOLD:,.0f}.  \\[default: 150]"),
     q_min: Optional[float] = typer.Option(None, "--q-min", help=f"Smallest q; |q| <= {MAX_Q_ABS:g}.  \\[default: -3]"),
     q_max: Optional[float] = typer.Option(None, "--q-max", help=f"Largest q; |q| <= {MAX_Q_ABS:g}.  \\[default: 3]"),
@@ -54,6 +54,7 @@ def analyze(
     band: Optional[BandChoice] = typer.Option(None, "--band", help="absolute: the paper's band 1/T <= |w| < 1; relative: each weight block scaled to RMS 0.02 first (scale-free).  \\[default: absolute]"),
     null: Optional[NullChoice] = typer.Option(None, "--null", help="Null model analysed beside each graph: shuffle (weights permuted within each weight block) or gaussian (i.i.d. normal per block).  \\[default: none]"),
     null_samples: Optional[int] = typer.Option(None, "--null-samples", help=f"Null draws per graph, 2 to {MAX_NULL_SAMPLES}.  \\[default: 10]"),
+    force: bool = typer.Option(False, "--force", help="Re-run graphs that already have a done analysis with these parameters (default: skip them)."),
     workers: int = typer.Option(1, "--workers", "-w", help=f"Jobs run at the same time (processes or Ray CPUs): 1 to {max_workers()} here (4 per CPU, at most 64)."),
     executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="local: a process pool here; ray: Ray tasks (pip install 'neuromfa\\[ray]')."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to submit to (e.g. ray://HOST:10001 or auto). Default: a local Ray instance."),
@@ -67,6 +68,8 @@ def analyze(
 
     def on_queued(report: api.AnalyzeReport) -> None:
         extra = f" ({len(report.reused)} already queued or running)" if report.reused else ""
+        if report.skipped:
+            extra += f"; skipped {len(report.skipped)} already analysed with these parameters (--force re-runs them)"
         p = report.params
         controls = (f", {p.band} band" if p.band != "absolute" else "") + \
             (f", {p.null} null x {p.null_samples}" if p.null != "none" else "")
@@ -83,10 +86,10 @@ def analyze(
 
     try:
         report = api.analyze(
-            model, steps=step, samples=sample, mode=mode.value, threshold=threshold, q_min=q_min, q_max=q_max,
+            model, steps=step, samples=sample, mode=mode.value if mode else None, threshold=threshold, q_min=q_min, q_max=q_max,
             q_step=q_step, min_mass=min_mass, filter=filter_,
             structural=structural.value if structural else None, band=band.value if band else None,
-            null=null.value if null else None, null_samples=null_samples, workers=workers, executor=executor.value,
+            null=null.value if null else None, null_samples=null_samples, force=force, workers=workers, executor=executor.value,
             ray_address=ray_address, wait=wait, notify=err_console.print, on_queued=on_queued, on_outcome=on_outcome,
         )
     finally:
@@ -97,6 +100,8 @@ def analyze(
                       f"(see them with `neuromfa jobs list --status queued`)")
         return
     counts = report.counts()
+    if report.skipped:
+        counts["skipped (already analysed)"] = len(report.skipped)
     console.print(f"{model}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
                   + f" in {report.seconds:.1f} s; see `neuromfa results --model {model}`")
     bad = [o for o in report.outcomes if o.status != "done"]

@@ -35,7 +35,7 @@ def parse_thresholds(values: list[str]) -> list[float]:
 def sweep(
     model: str = typer.Option(..., "--model", "-m", help="Model name (as ingested)."),
     threshold: list[str] = typer.Option(..., "--threshold", "-T", help=THRESHOLD_HELP),
-    mode: ModeChoice = typer.Option(ModeChoice.shortest_path, "--mode", help="Box growing mode, as in `neuromfa analyze`."),
+    mode: Optional[ModeChoice] = typer.Option(None, "--mode", help="Box growing mode, as in `neuromfa analyze`.  \\[default: layered where the graphs are layer DAGs, else shortest-path]"),
     band: Optional[BandChoice] = typer.Option(None, "--band", help="absolute (the paper's) or relative (scale-free).  \\[default: absolute]"),
     null: Optional[NullChoice] = typer.Option(None, "--null", help="Null model beside each graph (gives E_struct): shuffle or gaussian.  \\[default: none]"),
     null_samples: Optional[int] = typer.Option(None, "--null-samples", help=f"Null draws per graph, 2 to {MAX_NULL_SAMPLES}.  \\[default: 10]"),
@@ -56,11 +56,11 @@ def sweep(
         reused = f", {len(report.reused)} reused" if report.reused else ""
         err_console.print(f"T={report.params.threshold:g}: {counts}{reused} in {report.seconds:.1f} s")
 
-    result = api.sweep(model, thresholds, mode=mode.value, band=band.value if band else None,
+    result = api.sweep(model, thresholds, mode=mode.value if mode else None, band=band.value if band else None,
                        null=null.value if null else None, null_samples=null_samples, min_mass=min_mass,
                        reference_step=reference_step, workers=workers, notify=err_console.print,
                        on_analyzed=on_analyzed)
-    emit(result.frame(), fmt, title=f"threshold sweep of {model} ({mode.value})", out=out)
+    emit(result.frame(), fmt, title=f"threshold sweep of {model} ({result.params[0].mode})", out=out)
     if result.warning:
         err_console.print(f"warning: {result.warning}")
 

@@ -37,7 +37,8 @@ from pydantic import BaseModel
 from neuromfa.base.errors import ConfigError, NotFoundError, action
 from neuromfa.base.validation import validate
 from neuromfa.schema.params import AnalysisParams
-from neuromfa.schema.records import JobRecord, JobStatus
+from neuromfa.schema.records import TOPOLOGIES, JobRecord, JobStatus, Mode
+from neuromfa.store.analyses import AnalysisRepository
 from neuromfa.store.connection import ConstraintViolation, Store
 from neuromfa.store.jobs import JobInfo, JobRepository, NewJob
 
@@ -70,6 +71,24 @@ def parse_params(**values: Any) -> AnalysisParams:
     """AnalysisParams from user values (None = default); a bad value is one ConfigError line."""
     given = {k: v for k, v in values.items() if v is not None}
     return validate(AnalysisParams, "analysis parameters", **given)
+
+
+# Topologies whose graphs are layer DAGs (every edge joins two layers, the layers form a DAG):
+# reference edges go from layer L to L + 1, faithful ones also skip layers (residual, parallel
+# MLP). The layered mode is exact on them (the same masses as shortest-path) and several times faster.
+LAYER_DAG_TOPOLOGIES: frozenset[str] = frozenset(TOPOLOGIES)
+
+
+def default_mode(topologies: Iterable[str]) -> Mode:
+    """The mode when none is chosen: layered where every graph is a layer DAG, else the
+    reference shortest-path (one mode for all, so a model's analyses stay one parameter set)."""
+    return "layered" if all(t in LAYER_DAG_TOPOLOGIES for t in topologies) else "shortest-path"
+
+
+def analysed(store: Store, gids: Iterable[str], params: AnalysisParams) -> set[str]:
+    """Which of ``gids`` already have a stored (done) analysis with exactly ``params``."""
+    aids = {params.analysis_id(g): g for g in gids}
+    return {aids[a] for a in AnalysisRepository(store).present(list(aids))}
 
 
 # -- creating and reading ------------------------------------------------------------------------

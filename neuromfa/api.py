@@ -56,6 +56,7 @@ class AnalyzeReport(BaseModel):
     jids: list[str]
     created: list[str]
     reused: list[str]
+    skipped: list[str] = []  # gids that already had a done analysis with these parameters
     outcomes: list[JobOutcome] = []
     seconds: float = 0.0
 
@@ -119,6 +120,7 @@ def analyze(
     band: str | None = None,
     null: str | None = None,
     null_samples: int | None = None,
+    force: bool = False,
     workers: int = 1,
     executor: ExecutorName = "local",
     ray_address: str | None = None,
@@ -131,11 +133,14 @@ def analyze(
     """Queue one analysis Job per stored graph of ``model`` (optionally only some steps and
     samples) and, with ``wait``, run them on ``executor`` with ``workers`` processes.
 
-    Parameters are ``params`` or the individual values (None = the default of AnalysisParams).
-    A graph with a queued or running job of the same parameters reuses it. Jobs that another
-    worker holds are waited for. Invalid parameters or an unknown executor fail before anything
-    is queued.
+    Parameters are ``params`` or the individual values (None = the default of AnalysisParams;
+    ``mode`` None = layered where every graph is a layer DAG, which every ingested topology
+    is, else shortest-path). A graph that already has a done analysis with these parameters is
+    skipped (``report.skipped``) unless ``force``. A graph with a queued or running job of the
+    same parameters reuses it. Jobs that another worker holds are waited for. Invalid
+    parameters or an unknown executor fail before anything is queued.
     """
+    choose_mode = params is None and mode is None
     if params is None:
         if null_samples is not None and null in (None, "none"):
             raise ConfigError(f"{param('null_samples')} is set but no null model is chosen",
@@ -147,9 +152,14 @@ def analyze(
               if wait else None)
     start = time.perf_counter()
     with open_store(settings, notify=notify) as store:
-        gids = [g.gid for g in graphs_of(store, model, _steps(steps), _steps(samples))]
-        created, reused = _jobs.enqueue(store, gids, params)
-        report = AnalyzeReport(model=model, params=params, jids=created + reused, created=created, reused=reused)
+        graphs = graphs_of(store, model, _steps(steps), _steps(samples))
+        if choose_mode:
+            params = params.model_copy(update={"mode": _jobs.default_mode(g.topology for g in graphs)})
+        gids = [g.gid for g in graphs]
+        done = set() if force else _jobs.analysed(store, gids, params)
+        created, reused = _jobs.enqueue(store, [g for g in gids if g not in done], params)
+        report = AnalyzeReport(model=model, params=params, jids=created + reused, created=created, reused=reused,
+                               skipped=[g for g in gids if g in done])
         if on_queued:
             on_queued(report)
         if runner is None:
@@ -257,6 +267,10 @@ def sweep(
     values = dict(mode=mode, band=band, null=null, null_samples=null_samples, min_mass=min_mass,
                   filter=filter, structural=structural)
     param_sets = _sweep_params(thresholds, values)
+    if mode is None:  # as in analyze: layered where every graph is a layer DAG
+        with open_store(settings, notify=notify) as st:
+            chosen = _jobs.default_mode(g.topology for g in graphs_of(st, model))
+        param_sets = [p.model_copy(update={"mode": chosen}) for p in param_sets]
     for p in param_sets:
         report = analyze(model, params=p, workers=workers, settings=settings, notify=notify)
         if on_analyzed:

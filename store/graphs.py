@@ -32,13 +32,14 @@ EDGE_BATCH = 20_000
 
 
 class GraphSummary(BaseModel):
-    """A stored graph to analyse: its gid, step, sample and size."""
+    """A stored graph to analyse: its gid, step, sample, size and topology."""
 
     gid: str
     step: int
     sample: int
     nodes: int
     edges: int
+    topology: str = "reference"
 
 
 class StoredSteps(BaseModel):

@@ -58,9 +58,10 @@ def check_equal_to_engine(store, snin, gid: str, params: AnalysisParams) -> None
 def test_end_to_end_values_equal_the_engine(store, graph_server):
     built = store_fixture(store, "neox", steps=(0, 100), samples=(0, 1))
     settings = settings_for(graph_server, store)
-    report = api.analyze("neox", settings=settings, workers=2)
+    report = api.analyze("neox", settings=settings, workers=2)  # the default mode: layered (a layer DAG)
     assert len(report.jids) == 4 and report.counts() == {"done": 4}
-    params = AnalysisParams()
+    params = AnalysisParams(mode="layered")
+    assert report.params == params
     for (step, sample), snin in built.items():
         check_equal_to_engine(store, snin, graph_id("neox", step, sample, 32), params)
 
@@ -72,7 +73,7 @@ def test_end_to_end_values_equal_the_engine(store, graph_server):
         assert row.width == pytest.approx(s.width, abs=1e-12)
         assert row.r2_min == pytest.approx(min(s.r2), abs=1e-12)
         assert (row.mode, row.nodes_used, row.edges_used, bool(row.passed_filter)) == (
-            "shortest-path", s.nodes_used, s.edges_used, s.passed_filter)
+            "layered", s.nodes_used, s.edges_used, s.passed_filter)
 
 
 def test_rerun_replaces_and_parameter_sets_coexist(store, graph_server):
@@ -82,7 +83,9 @@ def test_rerun_replaces_and_parameter_sets_coexist(store, graph_server):
     sp, oh = AnalysisParams(), AnalysisParams(mode="one-hop")
 
     api.analyze("neox", params=sp, settings=settings)
-    api.analyze("neox", params=sp, settings=settings)  # same parameters: replaces its own
+    again = api.analyze("neox", params=sp, settings=settings)  # same parameters, done: skipped
+    assert again.skipped == [gid] and again.jids == []
+    api.analyze("neox", params=sp, force=True, settings=settings)  # forced: replaces its own
     assert [r["aid"] for r in store.read(ANALYSES_OF, gid=gid)] == [sp.analysis_id(gid)]
     assert count(store, COUNT_MEASURED) == snin.n_nodes
     check_equal_to_engine(store, snin, gid, sp)
