@@ -258,3 +258,42 @@ def _across_runs(s: _Series, scores: dict[tuple[str, int], float | None], models
             if rho is not None:
                 rhos.append(rho)
     return (float(np.mean(rhos)) if rhos else None), len(rhos)
+
+
+def sweep_partials(store: NamedStore, model: str, params: list[AnalysisParams], metrics: list[str],
+                   control: str = CONTROL) -> pd.DataFrame:
+    """Per parameter set (one sweep threshold, in ``params`` order): the partial Spearman rho of
+    E (mean over samples) with every metric as stored, given ``control``; columns
+    ``prho_<metric>``."""
+    rows = []
+    for p in params:
+        table = emergence_frame(store, model, params=p)
+        z = _column(table, control).tolist()
+        x = _column(table, "E_mean").tolist()
+        rows.append({f"prho_{m}": partial_spearman(x, _column(table, m).tolist(), z) for m in metrics})
+    return pd.DataFrame(rows, columns=[f"prho_{m}" for m in metrics])
+
+
+def sweep_with_baselines(store: NamedStore, model: str, frame: pd.DataFrame, params: list[AnalysisParams],
+                         control: str = CONTROL) -> pd.DataFrame:
+    """The sweep's table (one row per T, ``rho_<metric>`` of E) with ``quantity`` "E", a
+    ``prho_<metric>`` column (the partial rho of E given ``control``) and one more row per stored
+    baseline with its own ``rho_<metric>``: does E at any T track a metric better than the
+    weight scale does?"""
+    metrics = [c.removeprefix("rho_") for c in frame.columns if c.startswith("rho_")]
+    partials = sweep_partials(store, model, params, metrics, control)
+    rows = pd.concat([frame.reset_index(drop=True), partials], axis=1)
+    rows.insert(0, "quantity", "E")
+    baselines = baseline_correlations(store, model, metrics).rename(columns={"baseline": "quantity"})
+    out = pd.concat([rows, baselines], ignore_index=True) if len(baselines) else rows
+    return out.astype(object).where(out.notna(), None)
+
+
+def baseline_correlations(store: NamedStore, model: str, metrics: list[str]) -> pd.DataFrame:
+    """One row per stored baseline of ``model``: its Spearman rho with every metric as stored
+    (``rho_<metric>``, as the sweep's rows of E), over the checkpoints."""
+    table = checkpoint_metrics(store, model).merge(checkpoint_baselines(store, model), on="step", how="outer")
+    names = [c for c in (*BASELINES, *PEERS) if c in table and table[c].notna().any()]
+    return pd.DataFrame([{"baseline": b, **{f"rho_{m}": spearman(_column(table, b).tolist(), _column(table, m).tolist())
+                                           for m in metrics}} for b in names],
+                        columns=["baseline", *[f"rho_{m}" for m in metrics]])

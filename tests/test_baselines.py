@@ -3,6 +3,7 @@ checkpoint's own tensors, and their storage on the Checkpoint (real server)."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -178,3 +179,32 @@ def test_peers_are_weightwatchers_own_summary(store):
     layers = store.read("MATCH (c:Checkpoint {model: 'ww'}) RETURN c.ww_layers AS n")[0]["n"]
     assert layers == len(tensors) == 10
     assert ingest_path(store, FIXTURE, name="ww", samples=1, k=8, peers=True).peers_written == 0  # stored once
+
+
+# -- the repository's statements (recording store, no server) --------------------------------
+def test_repository_statements_for_baselines_and_peers():
+    from recording_store import Call, RecordingStore
+
+    from neuromfa.schema.records import PeerMetrics
+
+    rec = RecordingStore()
+    summary = summarize([matrix_baseline(np.full((2, 3), 0.5), "w")])
+    rec.queue("checkpoint_set_baselines", [{"step": 4}], [])
+    repo = ModelRepository(rec)
+    assert repo.set_baselines("m", 4, summary) is True and repo.set_baselines("m", 5, summary) is False
+    name, params, tx = rec.calls[0]
+    assert (name, tx) == ("checkpoint_set_baselines", None)
+    assert params["log_rms"] == pytest.approx(math.log10(0.5)) and params["step"] == 4
+    assert json.loads(params["matrices"])[0]["shape"] == [2, 3]  # the detail travels as one JSON string
+    peers = PeerMetrics(ww_alpha=3.0, ww_alpha_weighted=-1.0, ww_log_norm=0.5, ww_layers=4, ww_version="0.7.7")
+    rec.queue("checkpoint_set_peers", [{"step": 4}])
+    assert repo.set_peers("m", 4, peers)
+    assert rec.calls[-1] == Call("checkpoint_set_peers", {"model": "m", "step": 4, **peers.model_dump()})
+    rec.queue("checkpoint_baselines", [{"step": 4, "log_rms": -1.0, "log_norm": None, "log_spectral_norm": None,
+                                        "ww_alpha": None, "ww_alpha_weighted": None, "ww_log_norm": None,
+                                        "has_baselines": True, "has_peers": False}])
+    (b,) = repo.baselines("m")
+    assert (b.step, b.log_rms, b.has_baselines, b.has_peers) == (4, -1.0, True, False)
+    rec.queue("checkpoint_baseline_matrices", [{"matrices": params["matrices"]}], [{"matrices": None}], [])
+    assert repo.baseline_matrices("m", 4) == summary.matrices
+    assert repo.baseline_matrices("m", 4) is None and repo.baseline_matrices("m", 9) is None
