@@ -38,7 +38,7 @@ def emergence(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal."),
 ) -> None:
-    """Degree of emergence over training: per step mean/std alpha_0 and width, E, and the checkpoint's metrics (e.g. val_loss)."""
+    """Degree of emergence over training: per step mean/std alpha_0 and width, E, the checkpoint's weight-scale baselines (log_rms, log_norm, log_spectral_norm) and its metrics (e.g. val_loss)."""
     with cli_store() as store:
         df = api.emergence(model, reference_step, mode=mode.value if mode else None, store=store)
     emit(df, fmt, title=f"emergence of {model}", out=out)

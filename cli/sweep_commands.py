@@ -12,6 +12,7 @@ from neuromfa import api
 from neuromfa.base.errors import ConfigError
 from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_SWEEP_THRESHOLDS, MAX_THRESHOLD, check_workers, max_workers
 from neuromfa.cli.analyze_commands import BandChoice, ModeChoice, NullChoice
+from neuromfa.cli.common import cli_store
 from neuromfa.cli.console import err_console
 from neuromfa.cli.output import Format, emit
 
@@ -46,8 +47,9 @@ def sweep(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal."),
 ) -> None:
     """Robustness over T: per threshold, alpha_0, width, E, E_null and E_struct at the last step and
-    the Spearman correlation of E with every checkpoint metric (rho_<metric>); warns when a sign
-    changes between thresholds."""
+    the Spearman correlation of E with every checkpoint metric (rho_<metric>) and given log_rms
+    (prho_<metric>), then a row per stored weight-scale baseline with its own rho_<metric>; warns
+    when a sign changes between thresholds."""
     check_workers(workers)
     thresholds = parse_thresholds(threshold)
 
@@ -60,7 +62,11 @@ def sweep(
                        null=null.value if null else None, null_samples=null_samples, min_mass=min_mass,
                        reference_step=reference_step, workers=workers, notify=err_console.print,
                        on_analyzed=on_analyzed)
-    emit(result.frame(), fmt, title=f"threshold sweep of {model} ({result.params[0].mode})", out=out)
+    from neuromfa.results.validity import sweep_with_baselines
+
+    with cli_store() as store:
+        table = sweep_with_baselines(store, model, result.frame(), result.params)
+    emit(table, fmt, title=f"threshold sweep of {model} ({result.params[0].mode})", out=out)
     if result.warning:
         err_console.print(f"warning: {result.warning}")
 

@@ -17,10 +17,12 @@ from typer.testing import CliRunner
 
 from neuromfa import api
 from neuromfa.analysis.correlation import partial_spearman, spearman
+from neuromfa.analysis.sweep import SweepResult, sweep_row
 from neuromfa.base.errors import AnalysisError, ConfigError
 from neuromfa.cli.main import app
 from neuromfa.ingest.pipeline import ingest_path
-from neuromfa.results.validity import default_negate, validity_table
+from neuromfa.results.validity import default_negate, sweep_with_baselines, validity_table
+from neuromfa.schema.params import AnalysisParams
 
 
 # -- the statistics, by hand -----------------------------------------------------------------
@@ -103,6 +105,15 @@ def test_validity_of_runs_matches_its_tables(runs, db_env, tmp_path):
     # the metric as given (no negation) flips every sign
     plain = {r.quantity: r for r in validity_table(store, "va", negate=False).rows}
     assert plain["E"].spearman == pytest.approx(-rows["E"].spearman)
+
+    # the sweep's table: E's row per T, then each baseline's own rho with the metric
+    params = AnalysisParams(mode="one-hop", min_mass=3, null="shuffle", null_samples=2)
+    sweep = SweepResult(model="va", params=[params], rows=[sweep_row(params, table, ["val_loss"])]).frame()
+    both = sweep_with_baselines(store, "va", sweep, [params])
+    assert list(both["quantity"]) == ["E", "log_rms", "log_norm", "log_spectral_norm"]
+    assert both["prho_val_loss"].tolist() == [None] * 4  # three steps: too few for a partial rho
+    assert both.loc[1, "rho_val_loss"] == pytest.approx(spearmanr(table["log_rms"], table["val_loss"]).statistic)
+    assert both.loc[0, "rho_val_loss"] == pytest.approx(sweep.loc[0, "rho_val_loss"])
 
     # three runs: pooled over 12 checkpoints, and across the runs at each step
     three = validity_table(store, list(RUNS))
