@@ -15,7 +15,7 @@ from recording_store import Call, RecordingStore
 
 from neuromfa.analysis.band import radius_bins
 from neuromfa.analysis.blocks import edge_blocks
-from neuromfa.analysis.engine import box_hist, mode_edges
+from neuromfa.analysis.engine import analyze_snin, box_hist, mode_edges
 from neuromfa.analysis.layered import layered_hists
 from neuromfa.analysis.nulls import null_snin
 from neuromfa.analysis.shortest_path import shortest_path_hist
@@ -282,3 +282,24 @@ def test_faithful_ingest_is_stored_pulled_and_kept_apart(store):
         ingest_path(store, FIXTURE, name="fx-faithful", samples=[1], k=K, baselines=False)
     assert err.value.param == "topology"
     assert repo.topologies("fx-faithful") == ["faithful"] and len(repo.list_graphs("fx-faithful")) == 1
+
+
+def test_relative_band_undoes_the_per_head_rescaling_in_the_faithful_topology(tmp_path):
+    # Q x c, K x 1/c, V x c per head and the output projection x 1/c: the same function. The
+    # faithful Q, K and V blocks are the real ones, so each block scales by one constant, which
+    # the relative band divides out; the reference [Q; K; V] blocks mix q, k and v rows.
+    from neuromfa.experiments.rescale import rescale_attention
+
+    model = tiny_model("neox", seed=8)
+    before = save(model, tmp_path / "before")
+    after = save(rescale_attention(model, 3.0), tmp_path / "after")
+    relative = AnalysisParams(mode="layered", band="relative", min_mass=3)
+    moved = {"faithful": 0.0, "reference": 0.0, "faithful, absolute band": 0.0}
+    for s in range(2):
+        for what, topology, params in (("faithful", "faithful", relative), ("reference", "reference", relative),
+                                       ("faithful, absolute band", "faithful", relative.model_copy(update={"band": "absolute"}))):
+            a, b = (analyze_snin(snin_for_checkpoint(p, sample=s, k=K, topology=topology), params, device="cpu").spectrum
+                    for p in (before, after))
+            moved[what] = max(moved[what], abs(a.alpha0 - b.alpha0), abs(a.width - b.width))
+    assert moved["faithful"] < 1e-12
+    assert moved["reference"] > 1e-3 and moved["faithful, absolute band"] > 1e-3
