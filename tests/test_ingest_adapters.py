@@ -135,6 +135,21 @@ def test_facts(saved):
         assert facts.sizes.mlp == 2 * cfg.intermediate_size
     else:
         assert facts.sizes.attn == cfg.hidden_size
+    # Pythia / GPT-NeoX blocks are parallel-residual (use_parallel_residual defaults to true)
+    assert facts.parallel_residual is (cfg.model_type == "gpt_neox")
+    with open_model(d) as src:
+        att = adapter_for(src).attention
+    kv_heads = getattr(cfg, "num_key_value_heads", None) or cfg.num_attention_heads
+    assert (att.heads, att.kv_heads, att.heads * att.head_dim) == (cfg.num_attention_heads, kv_heads, facts.sizes.attn)
+
+
+def test_neox_without_parallel_residual(tmp_path):
+    config = CONFIGS["gpt_neox"]()
+    config.use_parallel_residual = False
+    torch.manual_seed(0)
+    tf.AutoModelForCausalLM.from_config(config).save_pretrained(tmp_path)
+    with open_model(tmp_path) as src:
+        assert adapter_for(src).facts.parallel_residual is False
 
 
 def _node(g, kind, block, index):
