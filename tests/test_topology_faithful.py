@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import transformers as tf
-from model_builders import NEOX, save, tiny_llama, tiny_model
+from model_builders import FAMILY_CONFIGS, NEOX, save, tiny_llama, tiny_model
 from recording_store import Call, RecordingStore
 
 from neuromfa.analysis.band import radius_bins
@@ -303,3 +303,22 @@ def test_relative_band_undoes_the_per_head_rescaling_in_the_faithful_topology(tm
             moved[what] = max(moved[what], abs(a.alpha0 - b.alpha0), abs(a.width - b.width))
     assert moved["faithful"] < 1e-12
     assert moved["reference"] > 1e-3 and moved["faithful, absolute band"] > 1e-3
+
+
+@pytest.mark.parametrize("family", list(FAMILY_CONFIGS))
+def test_every_family_builds_a_faithful_layer_dag(family, tmp_path):
+    from model_builders import family_model
+
+    path = save(family_model(family), tmp_path / family)
+    with open_model(path) as source:
+        adapter = adapter_for(source)
+        draws = draws_for_sample(adapter.facts.sizes, adapter.facts.blocks, sample=0, k=4)
+        g = build_snin(source, adapter, draws, topology="faithful")
+    qkv = of_kind(g, "qkv")
+    assert len(set(zip(g.layer[qkv].tolist(), g.index[qkv].tolist()))) == len(qkv)  # unique neuron ids
+    mlp_in = "input" if adapter.facts.parallel_residual else "attn_out"
+    assert len(edges_between(g, mlp_in, "mlp_hidden")) > 0
+    params = AnalysisParams(mode="shortest-path", min_mass=0)
+    exact, _, _ = box_hist(g, params)
+    fast, _, _ = box_hist(g, params.model_copy(update={"mode": "layered"}), device="cpu")
+    np.testing.assert_array_equal(fast, exact)
