@@ -76,5 +76,5 @@ class HomeSettings(BaseSettings):
     db_memory: str = Field(default="2g", pattern=r"^[0-9]+[kKmMgG]?$")
     engine: Engine = Engine.ARCADEDB
     neo4j_port: int = Field(default=7688, ge=1, le=65535)
-    neo4j_memory: str = Field(default="1g", pattern=r"^[0-9]+[kKmMgG]?$")
+    neo4j_memory: str = Field(default="2g", pattern=r"^[0-9]+[kKmMgG]?$")
     neo4j_pagecache: str = Field(default="512m", pattern=r"^[0-9]+[kKmMgG]?$")

@@ -40,14 +40,14 @@ def start(engine: EngineOption = None) -> None:
         err_console.print("note: NEO4J_URI is set, so neuromfa uses that server; this starts "
                           "only the local one.")
     if not server.is_running():
-        console.print(f"starting the local graph server ({server.engine_name}) in "
-                      f"{server.home} ({server.first_start_note})")
+        console.print(f"starting the {server.label} in {server.home} "
+                      f"({server.first_start_note})")
     result = server.start()
     if result.already_running:
-        console.print(f"the local graph server is already running (pid {result.pid}) "
+        console.print(f"the {server.label} is already running (pid {result.pid}) "
                       f"at {server.uri}, database {server.database}")
     else:
-        console.print(f"local graph server running at {server.uri} (pid {result.pid}, "
+        console.print(f"{server.label} running at {server.uri} (pid {result.pid}, "
                       f"database {server.database}, ready in {result.seconds:.1f} s)")
 
 
@@ -56,9 +56,9 @@ def stop(engine: EngineOption = None) -> None:
     """Stop the local graph server (SIGTERM, then SIGKILL after 30 s)."""
     server = _server(engine)
     if server.stop():
-        console.print("stopped the local graph server")
+        console.print(f"stopped the {server.label}")
     else:
-        console.print("the local graph server is not running")
+        console.print(f"the {server.label} is not running")
 
 
 @db_app.command()

@@ -326,10 +326,10 @@ def open_store(settings: DatabaseSettings | None = None, *, autostart: bool = Tr
     local = server or local_server()
     if not local.is_running():
         if not autostart:
-            raise DatabaseError(f"the local graph server ({local.engine_name}) is not running",
+            raise DatabaseError(f"the {local.label} is not running",
                                 hint=f"start it with {action('db_start')} or set NEO4J_URI")
         if notify is not None:
-            notify(f"starting the local graph server ({local.engine_name}) in {local.home} "
+            notify(f"starting the {local.label} in {local.home} "
                    f"({local.first_start_note})")
     if autostart:
         # Also when it runs: start() then only waits for a start in progress elsewhere (and

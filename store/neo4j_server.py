@@ -100,6 +100,7 @@ class LocalNeo4j(LocalServer):
     """The local Neo4j server of one NEUROMFA_HOME (port and memory from settings)."""
 
     engine_name = "Neo4j"
+    label = "local Neo4j server"
     first_start_note = "the first start builds the launcher and takes up to a few minutes"
 
     def __init__(self, settings: HomeSettings | None = None, *, cache: Path | None = None):

@@ -193,6 +193,7 @@ class LocalServer:
     """The local ArcadeDB server of one NEUROMFA_HOME (ports and memory from settings)."""
 
     engine_name = "ArcadeDB"
+    label = "local graph server"  # how messages name it
     first_start_note = "first start takes a few seconds"
 
     def __init__(self, settings: HomeSettings | None = None):

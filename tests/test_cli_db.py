@@ -144,3 +144,31 @@ def test_help_lists_commands_and_usage_errors_print_normally(local_env: dict[str
     assert bad.returncode == 2 and "No such option" in bad.stderr and "Traceback" not in bad.stderr
     bad = run(["nope"], local_env)
     assert bad.returncode == 2 and "No such command" in bad.stderr
+
+
+@pytest.mark.servers("neo4j")
+def test_db_commands_with_engine_neo4j(graph_server, local_env: dict[str, str]) -> None:
+    """`--engine neo4j` and NEUROMFA_ENGINE=neo4j on the session's local Neo4j (no NEO4J_URI):
+    start finds it running, status shows it, a command uses it; stop on a home without one."""
+    env = {k: v for k, v in local_env.items() if k != "NEUROMFA_ENGINE"}
+    env.update(graph_server.env)
+    env.pop("NEUROMFA_ENGINE")
+    up = run(["db", "start", "--engine", "neo4j"], env)
+    assert up.returncode == 0, up.stderr
+    assert "the local Neo4j server is already running" in up.stdout
+    assert f"at {graph_server.uri}, database neo4j" in up.stdout
+    st = run(["db", "status", "--engine", "neo4j"], env)
+    assert st.returncode == 0, st.stdout + st.stderr
+    assert "server:    local Neo4j, running" in st.stdout and "reachable: yes" in st.stdout
+    assert "read-only: READ sessions, which Neo4j enforces" in st.stdout
+    assert str(graph_server.home / "neo4j" / "dbms") in st.stdout
+    default = run(["db", "status"], env)  # without --engine or NEUROMFA_ENGINE: ArcadeDB
+    assert "server:    local ArcadeDB" in default.stdout
+    schema = run(["db", "schema"], dict(env, NEUROMFA_ENGINE="neo4j"))
+    assert schema.returncode == 0, schema.stderr
+    assert f"schema applied to {graph_server.uri}, database neo4j" in schema.stdout
+    assert "starting" not in schema.stderr  # it runs already: nothing to say
+    stop = run(["db", "stop", "--engine", "neo4j"], local_env)
+    assert stop.returncode == 0 and stop.stdout.strip() == "the local Neo4j server is not running"
+    bad = run(["db", "status"], dict(local_env, NEUROMFA_ENGINE="oracle"))
+    assert_one_line_error(bad, "invalid setting: NEUROMFA_ENGINE", "environment variable")

@@ -1,10 +1,12 @@
 """The local ArcadeDB server on its own home and ports: start, status, stop, stale pid file,
-port taken, databases over the HTTP API."""
+port taken, databases over the HTTP API. The local Neo4j: the session's server, and the
+starts that fail before a JVM runs (port taken, password lost, no Java or Maven)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import stat
 import time
@@ -19,6 +21,7 @@ from neuromfa.base.errors import DatabaseError
 from neuromfa.base.settings import DatabaseSettings, HomeSettings
 from neuromfa.cli.console import error_lines
 from neuromfa.store.connection import connect, open_store
+from neuromfa.store.neo4j_server import LocalNeo4j, launcher_source, source_hash
 from neuromfa.store.server import LocalServer, State
 from neuromfa.store.statements import cypher
 
@@ -178,3 +181,88 @@ def test_open_store_without_autostart_on_stopped_server(tmp_path: Path) -> None:
     assert err.value.message == "the local graph server is not running"
     assert "LocalServer().start()" in err.value.hint and "`neuromfa db start`" in error_lines(err.value)[1]
     assert server.status().state is State.STOPPED
+
+
+# -- the local Neo4j (store/neo4j_server.py): the session's server, and starts that fail early --
+
+def _neo4j(home: Path, port: int | None = None) -> LocalNeo4j:
+    return LocalNeo4j(HomeSettings(home=home, neo4j_port=port or _free_port()))
+
+
+@pytest.mark.servers("neo4j")
+def test_local_neo4j_status_files_and_process(graph_server) -> None:
+    """The session's local Neo4j: private files, password neither on the command line nor
+    accepted wrong, Bolt on the loopback address only, a second start a no-op."""
+    neo = graph_server.local
+    assert isinstance(neo, LocalNeo4j)
+    st = neo.status()
+    assert st.state is State.RUNNING and st.reachable and st.data_dir == neo.home / "neo4j" / "dbms"
+    for path in (neo.password_file, neo.pid_file, neo.log_file):
+        assert stat.S_IMODE(os.lstat(path).st_mode) == 0o600, path
+    for folder in (neo.base, neo.root, neo.root / "data"):
+        assert stat.S_IMODE(os.lstat(folder).st_mode) == 0o700, folder
+    proc = psutil.Process(neo.pid())
+    assert neo.password() not in " ".join(proc.cmdline())
+    listening = {c.laddr.port: c.laddr.ip for c in proc.net_connections()
+                 if c.status == psutil.CONN_LISTEN}
+    assert listening == {neo.bolt_port: listening[neo.bolt_port]}  # Bolt only: no HTTP
+    assert listening[neo.bolt_port] in {"127.0.0.1", "::ffff:127.0.0.1"}
+    with pytest.raises(DatabaseError, match="refused the credentials"):
+        connect(neo.uri, "neo4j", "neo4j", None)  # the default password was never served
+    with connect(neo.uri, "neo4j", neo.password(), None) as store:
+        assert store.server_agent().startswith("Neo4j/5.26")
+        assert store.enforces_read_sessions()
+    again = neo.start()
+    assert again.already_running and again.pid == proc.pid
+
+
+def test_local_neo4j_port_taken(tmp_path: Path) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        server = _neo4j(tmp_path, port)
+        with pytest.raises(DatabaseError) as err:
+            server.start(timeout=20)
+    assert f"Bolt port {port}" in err.value.message and "NEUROMFA_NEO4J_PORT" in err.value.hint
+    assert not server.pid_file.exists()
+
+
+def test_local_neo4j_missing_password_file_with_existing_data(tmp_path: Path) -> None:
+    server = _neo4j(tmp_path)
+    server.root.mkdir(parents=True)
+    (server.root / "neuromfa-password-set").write_text("1\n")
+    with pytest.raises(DatabaseError) as err:
+        server.start(timeout=20)
+    assert "password file" in err.value.message and "delete" in err.value.hint
+
+
+@pytest.mark.parametrize("tool", ["java", "mvn"])
+def test_local_neo4j_without_java_or_maven(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            tool: str) -> None:
+    """A launcher that is not built yet needs both; a missing one is one line naming it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    other = {"java": "mvn", "mvn": "java"}[tool]
+    found = shutil.which(other)
+    assert found is not None
+    (bin_dir / other).symlink_to(found)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    server = LocalNeo4j(HomeSettings(home=tmp_path / "home", neo4j_port=_free_port()),
+                        cache=tmp_path / "cache")
+    with pytest.raises(DatabaseError) as err:
+        server.start(timeout=20)
+    assert f"`{tool}` is not on PATH" in err.value.message
+    assert ("JDK" if tool == "java" else "Maven") in err.value.message
+    assert "apt-get install" in err.value.hint
+    assert not server.pid_file.exists()
+
+
+def test_launcher_cache_key_follows_its_sources(tmp_path: Path) -> None:
+    source = launcher_source()
+    copy = tmp_path / "neo4j"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("target"))
+    assert source_hash(copy) == source_hash(source)
+    java = next(copy.rglob("LocalNeo4j.java"))
+    java.write_text(java.read_text() + "\n// changed\n")
+    assert source_hash(copy) != source_hash(source)

@@ -47,6 +47,10 @@ class Fingerprint:
     files: tuple[str, ...]  # the database's files on disk (local server only)
 
 
+# Neo4j's SHOW INDEXES counts reads: a read changes these, a write need not.
+READ_STATS = ("lastRead", "readCount")
+
+
 def fingerprint(store: Store, graph_server: Any) -> Fingerprint:
     """Everything a write could change, read as root."""
     nodes = store.read("MATCH (n) RETURN labels(n) AS l, properties(n) AS p")
@@ -63,8 +67,8 @@ def fingerprint(store: Store, graph_server: Any) -> Fingerprint:
     files: tuple[str, ...] = ()
     if graph_server.admin is not None and store.database:
         types = tuple((t["name"], t["type"]) for t in graph_server.admin.types(store.database))
-    if graph_server.local is not None and store.database:
-        folder = graph_server.local.root / "databases" / store.database
+    folder = graph_server.data_folder(store.database) if store.database else None
+    if folder is not None:
         files = tuple(sorted(p.name for p in folder.iterdir()
                              if not p.name.endswith(".wal")))  # WAL files come and go
     return Fingerprint(
@@ -72,7 +76,8 @@ def fingerprint(store: Store, graph_server: Any) -> Fingerprint:
         labels=tuple(sorted(r["label"] for r in labels)),
         relationship_types=tuple(sorted(r["t"] for r in rtypes)),
         types=types,
-        indexes=tuple(sorted(json.dumps(i, sort_keys=True, default=str)
+        indexes=tuple(sorted(json.dumps({k: v for k, v in i.items() if k not in READ_STATS},
+                                        sort_keys=True, default=str)
                              for i in schema["indexes"])),
         constraints=tuple(sorted(json.dumps(c, sort_keys=True, default=str)
                                  for c in schema["constraints"])),

@@ -139,9 +139,16 @@ def test_scanner_refusal_says_what_it_verified(canary, monkeypatch, capsys, db_e
 
 # -- below the scanner: the server itself ---------------------------------------------------
 
-def _reader_driver(graph_server) -> neo4j.Driver:
+def _reader_driver(graph_server) -> tuple[neo4j.Driver, dict[str, str]]:
+    """The read-only path below neuromfa: the local ArcadeDB's read-only user; on Neo4j
+    Community, which has no such user, the administrator in READ sessions (the driver's session
+    arguments), which the server enforces."""
+    if graph_server.name == "neo4j":
+        assert graph_server.reader is None
+        return (GraphDatabase.driver(graph_server.uri, auth=(graph_server.username, graph_server.password)),
+                {"default_access_mode": neo4j.READ_ACCESS})
     assert graph_server.reader is not None, "the local server has a read-only user"
-    return GraphDatabase.driver(graph_server.uri, auth=graph_server.reader)
+    return GraphDatabase.driver(graph_server.uri, auth=graph_server.reader), {}
 
 
 @pytest.mark.parametrize("name, statement", ATTACKS, ids=[a[0] for a in ATTACKS])
@@ -153,36 +160,49 @@ def test_the_server_refuses_the_read_only_user(canary, graph_server, csv_url, na
         return (contextlib.suppress(Neo4jError) if name in SERVER_NO_OPS
                 else pytest.raises(Neo4jError))
 
-    with _reader_driver(graph_server) as driver:
-        with driver.session(database=canary.database) as session, refused():
+    driver, mode = _reader_driver(graph_server)
+    with driver:
+        with driver.session(database=canary.database, **mode) as session, refused():
             session.run(text, {"n": 1}).consume()
         assert fingerprint(canary, graph_server) == before
-        with driver.session(database=canary.database) as session, refused(), session.begin_transaction() as tx:
+        with driver.session(database=canary.database, **mode) as session, refused(), \
+                session.begin_transaction() as tx:
             tx.run(text, {"n": 1}).consume()
             tx.commit()
     assert fingerprint(canary, graph_server) == before
 
 
 def test_the_server_says_forbidden_for_plain_writes(canary, graph_server):
-    """The refusal is the server's permission check, not a syntax or other error."""
+    """The refusal is the server's permission check (ArcadeDB: the user's; Neo4j: the READ
+    session's), not a syntax or other error. Neo4j Community has no APOC: its procedures are
+    not found."""
     before = fingerprint(canary, graph_server)
-    with _reader_driver(graph_server) as driver, \
-            driver.session(database=canary.database) as session:
+    neo = graph_server.name == "neo4j"
+    refusal = "Neo.ClientError.Statement.AccessMode" if neo else "Neo.ClientError.Security.Forbidden"
+    driver, mode = _reader_driver(graph_server)
+    with driver, driver.session(database=canary.database, **mode) as session:
         for statement in ("MATCH (c:Canary) SET c.v = 99", "CREATE (:FreshLabel)",
                           "MATCH (n) DETACH DELETE n", CONCURRENT_SET, DO_WHEN_DELETE,
                           "CREATE INDEX canary_v IF NOT EXISTS FOR (c:Canary) ON (c.v)"):
             with pytest.raises(Neo4jError) as err:
                 session.run(statement).consume()
-            assert err.value.code == "Neo.ClientError.Security.Forbidden", statement
+            expected = ("Neo.ClientError.Procedure.ProcedureNotFound"
+                        if neo and statement == DO_WHEN_DELETE else refusal)
+            assert err.value.code == expected, statement
         assert session.run("MATCH (c:Canary) RETURN sum(c.v) AS s").single()["s"] == 6
     assert fingerprint(canary, graph_server) == before
 
 
 def test_read_only_store_refuses_without_scanner(canary, graph_server):
-    """``read_only`` on the reader Store (what run_cypher uses), the scanner skipped."""
+    """``read_only`` on the reader Store (what run_cypher uses), the scanner skipped (on
+    Neo4j the Store itself: its READ session refuses)."""
     before = fingerprint(canary, graph_server)
     for statement in (DO_WHEN_DELETE, CONCURRENT_SET, "CREATE (:FreshLabel {x: 1})",
                       "MATCH (c:Canary) SET c.v = 99"):
+        if graph_server.name == "neo4j" and statement == DO_WHEN_DELETE:
+            with pytest.raises(Neo4jError, match="no procedure with the name `apoc.do.when`"):
+                read_only(canary.reader(), statement, {})
+            continue
         with pytest.raises(DatabaseError, match="refused"):
             read_only(canary.reader(), statement, {})
     assert fingerprint(canary, graph_server) == before

@@ -32,6 +32,9 @@ public final class LocalNeo4j {
         DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home)
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, pagecache)
+                // LOAD CSV must not read the machine's files: a read-only query could otherwise
+                // return any file the server can read (the embedded default has no import root)
+                .setConfig(GraphDatabaseSettings.allow_file_urls, false)
                 // no usage reports, no HTTP: only Bolt on the loopback address
                 .setConfig(GraphDatabaseSettings.udc_enabled, false)
                 .setConfig(HttpConnector.enabled, false)
