@@ -40,8 +40,9 @@ FAMILY_CONFIGS = {
                                                   multi_query=True, parallel_attn=True, vocab_size=64),
     "falcon-per-head": lambda: tf.FalconConfig(hidden_size=48, num_hidden_layers=2, num_attention_heads=4, multi_query=False,
                                                parallel_attn=False, vocab_size=64),
-    "stablelm": lambda: tf.StableLmConfig(**_GQA),
-    "stablelm-parallel": lambda: tf.StableLmConfig(**_GQA, use_parallel_residual=True),
+    # rotary over half of each 12-wide head (the default quarter is 3 dims, which rotary cannot split)
+    "stablelm": lambda: tf.StableLmConfig(**_GQA, partial_rotary_factor=0.5),
+    "stablelm-parallel": lambda: tf.StableLmConfig(**_GQA, partial_rotary_factor=0.5, use_parallel_residual=True),
 }
 # refused families (mixture-of-experts, state-space): tiny, to show the refusal on real files
 REFUSED_CONFIGS = {

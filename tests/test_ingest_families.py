@@ -16,7 +16,7 @@ from model_builders import FAMILY_CONFIGS, family_model
 from safetensors.numpy import save_file
 from transformers.models.llama.modeling_llama import repeat_kv
 
-from neuromfa.analysis.engine import analyze_snin
+from neuromfa.analysis.engine import analyze_snin, box_hist
 from neuromfa.base.errors import ModelError
 from neuromfa.ingest.adapters import adapter_for
 from neuromfa.ingest.build import snin_for_checkpoint
@@ -234,3 +234,42 @@ def saved_falcon(tmp_path_factory):
         return model, d
 
     return build
+
+
+def test_the_parallel_flag_is_how_the_model_computes(saved):
+    """The declared wiring against the model itself: zeroing block 0's attention output
+    projection leaves the MLP's input unchanged exactly when the block is parallel-residual."""
+    name, model, d, _ = saved
+    prefix, roles = NAMES[name.split("-")[0]]
+    mlp_in = model.get_submodule(f"{prefix}0.{roles.get('up', roles.get('gate_up'))}")
+    o = model.get_submodule(f"{prefix}0.{roles['o']}")
+    seen: list[torch.Tensor] = []
+    hook = mlp_in.register_forward_pre_hook(lambda _m, args: seen.append(args[0].detach().clone()))
+    ids = torch.arange(6)[None] % model.config.vocab_size
+    saved_w = o.weight.detach().clone()
+    try:
+        with torch.no_grad():
+            model(input_ids=ids)
+            o.weight.zero_()
+            model(input_ids=ids)
+    finally:
+        hook.remove()
+        with torch.no_grad():
+            o.weight.copy_(saved_w)
+    with open_model(d) as src:
+        parallel = adapter_for(src).parallel_residual
+    assert torch.equal(seen[0], seen[1]) is parallel, name
+
+
+def test_faithful_graphs_read_the_declared_wiring_and_layered_equals_shortest_path(saved):
+    name, _, d, _ = saved
+    g = snin_for_checkpoint(d, sample=0, k=K, topology="faithful")
+    with open_model(d) as src:
+        parallel = adapter_for(src).parallel_residual
+    into_mlp = g.kind[g.dst] == KIND_CODE["mlp_hidden"]
+    sources = {KINDS[c] for c in np.unique(g.kind[g.src[into_mlp]])}
+    assert sources == ({"input"} if parallel else {"attn_out"}), name
+    params = AnalysisParams(mode="shortest-path")
+    exact, _, _ = box_hist(g, params)
+    fast, _, _ = box_hist(g, params.model_copy(update={"mode": "layered"}), device="cpu")
+    np.testing.assert_array_equal(fast, exact)
