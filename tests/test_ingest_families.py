@@ -199,9 +199,13 @@ def _write(d: Path, config: dict, tensors: dict[str, np.ndarray]) -> Path:
     return d
 
 
-def test_an_unknown_model_type_with_experts_is_refused_as_moe(tmp_path):
+def test_unknown_model_types_with_experts_or_a_text_model_say_why(tmp_path):
     d = _write(tmp_path / "moe", {"model_type": "acme_moe", "num_local_experts": 8}, {"w": np.ones((2, 2), np.float32)})
     with open_model(d) as src, pytest.raises(ModelError, match="mixture-of-experts"):
+        adapter_for(src)
+    d = _write(tmp_path / "vlm", {"model_type": "gemma3", "text_config": {"model_type": "gemma3_text"}},
+               {"w": np.ones((2, 2), np.float32)})
+    with open_model(d) as src, pytest.raises(ModelError, match="a multimodal model .* gemma3_text"):
         adapter_for(src)
     d = _write(tmp_path / "one", {"model_type": "acme", "num_experts": 1}, {"w": np.ones((2, 2), np.float32)})
     with open_model(d) as src, pytest.raises(ModelError, match="unsupported architecture 'acme'"):

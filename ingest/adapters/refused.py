@@ -3,7 +3,7 @@
 Mixture-of-experts: a router picks a few experts per token, so a block has no single MLP whose
 weights are the edges attn_out -> mlp_hidden -> next input. State-space (and other recurrent)
 models: their blocks have no attention and no MLP, so there is no qkv, context or mlp_hidden to
-sample.
+sample. Multimodal wrappers (a ``text_config`` inside): the language model is what is read.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ MOE_TYPES: frozenset[str] = frozenset({
     "dots1", "flex_olmo",
 })
 SSM_TYPES: frozenset[str] = frozenset({"mamba", "mamba2", "falcon_mamba", "falcon_h1", "bamba", "zamba", "zamba2", "rwkv", "xlstm"})
+MULTIMODAL_REASON = ("a multimodal model (its config holds a text_config): neuromfa reads language models; "
+                     "save its text model on its own (for Gemma 3: model_type gemma3_text) and ingest that")
 # config keys that say "several experts per MLP" whatever the model_type
 EXPERT_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts")
 
@@ -33,4 +35,6 @@ def refusal(model_type: str, config: ModelConfig) -> str | None:
     experts = next((config[k] for k in EXPERT_KEYS if isinstance(config.get(k), int)), None)
     if model_type in MOE_TYPES or (experts is not None and experts > 1):
         return MOE_REASON
+    if isinstance(config.get("text_config"), dict):
+        return MULTIMODAL_REASON
     return None
