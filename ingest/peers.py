@@ -12,6 +12,7 @@ import io
 import logging
 import math
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,30 @@ from neuromfa.schema.records import PeerMetrics
 INSTALL_HINT = "install the optional extra: pip install 'neuromfa[peers]' (PyPI weightwatcher)"
 
 
+@contextlib.contextmanager
+def _contained() -> Iterator[None]:
+    """WeightWatcher prints at import, calls logging.basicConfig(level=INFO) (configuring the
+    root logger of the whole process) and logs at INFO through the root logger: keep its stdout,
+    its warnings and its root-logger changes inside this block."""
+    root = logging.getLogger()
+    handlers, level, disabled = root.handlers[:], root.level, logging.root.manager.disable
+    logging.disable(logging.WARNING)  # it raises logger levels back to INFO as it runs
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            root.setLevel(logging.ERROR)
+            logging.getLogger("weightwatcher").setLevel(logging.ERROR)
+            yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        logging.disable(disabled)
+
+
 def peers_available() -> bool:
     """Whether the weightwatcher package can be imported."""
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # it prints at import
+        with _contained():
             import weightwatcher  # noqa: F401
     except ImportError:
         return False
@@ -49,8 +70,7 @@ def peer_metrics(path: str | Path) -> PeerMetrics:
     if not folder.is_dir():
         raise ModelError(f"{folder} is not a checkpoint folder; WeightWatcher reads safetensors or PyTorch folders",
                          "ingest without peers, or ingest the model's transformers folder")
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _contained():
         import weightwatcher as ww
 
         logging.getLogger("weightwatcher").setLevel(logging.ERROR)
