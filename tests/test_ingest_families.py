@@ -277,3 +277,13 @@ def test_faithful_graphs_read_the_declared_wiring_and_layered_equals_shortest_pa
     exact, _, _ = box_hist(g, params)
     fast, _, _ = box_hist(g, params.model_copy(update={"mode": "layered"}), device="cpu")
     np.testing.assert_array_equal(fast, exact)
+
+
+def test_a_falcon_config_contradicting_its_fused_rows_is_one_clear_error(saved_falcon, tmp_path):
+    model, d = saved_falcon("falcon-multi-query")  # 72 fused rows: 4 heads of 12, one K and one V head
+    sd = {k: v.detach().numpy().copy() for k, v in model.state_dict().items() if "lm_head" not in k}
+    config = {**model.config.to_dict(), "new_decoder_architecture": True, "num_kv_heads": 2}
+    with open_model(_write(tmp_path / "f", config, sd)) as src, pytest.raises(ModelError) as err:
+        adapter_for(src)
+    assert "has 72 rows; the grouped layout of 4 heads of 12 with 2 KV heads needs 96" in str(err.value)
+    assert "new_decoder_architecture" in err.value.hint

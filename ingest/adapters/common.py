@@ -132,7 +132,8 @@ class FusedQKVAdapter(BlockAdapter):
     def _fused_attention(self, source: TensorSource, fused: int) -> tuple[int, AttentionShape]:
         """(query width A, attention geometry) of a fused projection with ``fused`` rows."""
         if fused % 3:
-            raise ModelError(f"tensor {self.name('qkv', 0)!r} has a fused q/k/v dimension of {fused}, not a multiple of 3")
+            raise ModelError(f"tensor {self.name('qkv', 0)!r} in {self.where} has a fused q/k/v dimension of {fused}, not a multiple of 3",
+                             hint="the checkpoint does not match its architecture or is corrupt")
         a = fused // 3
         return a, self._attention(source.config, a, a, what="the fused q/k/v")
 

@@ -34,7 +34,7 @@ from neuromfa.ingest.adapters.neox import GPTNeoXAdapter
 from neuromfa.ingest.adapters.opt import OPTAdapter
 from neuromfa.ingest.adapters.phi import Phi3Adapter, PhiAdapter
 from neuromfa.ingest.adapters.refused import refusal
-from neuromfa.ingest.source import TensorSource
+from neuromfa.ingest.source import ModelConfig, TensorSource
 
 ENTRY_POINT_GROUP = "neuromfa.adapters"
 
@@ -122,7 +122,7 @@ def supported_model_types() -> list[str]:
     return sorted(set(SUPPORTED) | set(_entry_points()))
 
 
-def adapter_class(model_type: str, config: dict | None = None, where: str = "") -> type[Adapter]:
+def adapter_class(model_type: str, config: ModelConfig | None = None, where: str = "") -> type[Adapter]:
     """The adapter class for ``model_type``: registered, else an installed entry point; a
     ModelError saying why for refused families and listing the supported types otherwise."""
     cls = SUPPORTED.get(model_type)
