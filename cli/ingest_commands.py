@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from neuromfa.base.limits import MAX_K, MAX_SAMPLES
 from neuromfa.cli.common import cli_store, err_console
-from neuromfa.cli.output import Format, emit
+from neuromfa.cli.output import WIDE_HELP, Format, emit
 from neuromfa.ingest.pipeline import IngestReport, check_ingest, ingest_path
 from neuromfa.schema.records import TOPOLOGIES
 from neuromfa.store.graphs import GraphRepository
@@ -83,14 +83,17 @@ def print_report(report: IngestReport) -> None:
 
 
 def graphs(
-    model: Optional[str] = typer.Option(None, "--model", help="Only graphs of this model."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Only graphs of this model."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """List stored graphs (one row per sampled network)."""
     with cli_store() as store:
         rows = [g.model_dump() for g in GraphRepository(store).list_graphs(model)]
-    emit(rows, fmt, title="stored graphs", out=out)
+    # the gid names model, step, sample, k and topology: at 80 columns it and the sizes stay
+    emit(rows, fmt, title="stored graphs", out=out, wide=wide,
+         drop_first=["created", "seed", "model", "topology", "k", "sample", "step"])
 
 
 def register(app: typer.Typer) -> None:

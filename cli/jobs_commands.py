@@ -14,7 +14,7 @@ from neuromfa import api
 from neuromfa.base.errors import ConfigError
 from neuromfa.cli.common import cli_store
 from neuromfa.cli.console import console, err_console
-from neuromfa.cli.output import Format, emit
+from neuromfa.cli.output import WIDE_HELP, Format, emit
 from neuromfa.jobs import queue as jobs_db
 from neuromfa.jobs.queue import ACTIVE, FINISHED, HEARTBEAT_S, MAX_LIST_LIMIT, STALE_AFTER_S, JobInfo
 from neuromfa.jobs.worker import JobOutcome, worker_loop
@@ -40,23 +40,28 @@ def _row(job: JobInfo) -> dict:
 def list_(
     status: Optional[list[str]] = typer.Option(None, "--status", "-s", help=f"Only jobs with this status (repeatable): {', '.join(ACTIVE + FINISHED)}."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Only jobs on graphs of this model."),
-    limit: int = typer.Option(200, "--limit", help=f"At most this many jobs (newest first), 1 to {MAX_LIST_LIMIT:,}."),
+    limit: int = typer.Option(200, "--limit", help=f"At most this many jobs (newest first), up to {MAX_LIST_LIMIT:,}; 0 = all."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal (parquet needs it)."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """List jobs, newest first."""
-    if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise ConfigError(f"--limit must be between 1 and {MAX_LIST_LIMIT:,} (got {limit})",
+    if not 0 <= limit <= MAX_LIST_LIMIT:
+        raise ConfigError(f"--limit must be between 0 (all) and {MAX_LIST_LIMIT:,} (got {limit})",
                           "narrow the list with --status or --model")
+    shown = limit or MAX_LIST_LIMIT
     with cli_store() as store:
-        found = api.jobs(status, model=model, limit=limit, store=store)
+        found = api.jobs(status, model=model, limit=shown + 1, store=store)  # one more: are there more?
+    if len(found) > shown:
+        found = found[:shown]
+        err_console.print(f"showing the newest {shown:,} jobs; more exist (--limit 0 for all, or --status / --model)")
     rows = [_row(j) for j in found]
     if fmt is Format.table:
         rows = [{k: r[k] for k in LIST_COLUMNS} for r in rows]
         if not rows and out is None:
             console.print("no jobs" + (f" with status {', '.join(status)}" if status else ""))
             return
-    emit(rows, fmt, title="jobs", out=out)
+    emit(rows, fmt, title="jobs", out=out, wide=wide, drop_first=["worker", "created", "finished", "progress", "mode"])
 
 
 @jobs_app.command()

@@ -14,7 +14,7 @@ metrics_app = typer.Typer(help="Attach external per-step scores to a model's che
 @metrics_app.command("import")
 def import_(
     file: Path = typer.Argument(..., help="CSV (step,metric,value) or JSON ([{step, metric, value}] or {step: {metric: value}})."),
-    model: str = typer.Option(..., "--model", help="Model whose checkpoints get the scores."),
+    model: str = typer.Option(..., "--model", "-m", help="Model whose checkpoints get the scores."),
 ) -> None:
     """Merge the scores into Checkpoint.metrics (existing values of the same metric are replaced)."""
     from neuromfa.ingest.metrics_import import import_metrics_file

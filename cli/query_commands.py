@@ -44,7 +44,7 @@ def _query_details(info: QueryInfo) -> None:
         table.add_column(column, overflow="fold")
     for p in info.params:
         kind = p.type + (f" {p.constraint()}" if p.constraint() else "")
-        table.add_row(p.name, kind, "required" if p.required else p.spec().split("=", 1)[1],
+        table.add_row(p.name, kind, p.default_text(),
                       Text(p.description))
     if info.params:
         console.print(table)
@@ -130,6 +130,8 @@ def query(
             result = run_named(info, given, store=store)
         title = info.name
     render(result, fmt, out=out, title=title, console=console)
+    if result.truncated is not None:
+        err_console.print(f"showing the first {result.truncated:,} rows; more exist (--param limit=0 for all)")
     if result.counters:
         changed = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.counters.items())
         err_console.print(f"changed: {changed}")

@@ -10,17 +10,31 @@ import typer
 from neuromfa import api
 from neuromfa.cli.analyze_commands import ModeChoice
 from neuromfa.cli.common import cli_store
-from neuromfa.cli.output import Format, emit
+from neuromfa.cli.console import err_console
+from neuromfa.cli.output import WIDE_HELP, Format, emit
+from neuromfa.results.tables import poor_fit_warning
+
+# Left out first when a table is wider than the terminal (then from the right).
+RESULTS_DROP_FIRST = ["gid", "edges_used", "nodes_used", "band", "null", "passed_filter", "alpha0_z", "width_z"]
+EMERGENCE_DROP_FIRST = ["mode", "E_mean", "E_std", "n_paired", "alpha0_null_std", "width_null_std"]
+
+
+def warn_poor_fits(df, what: str) -> None:
+    """The poor-fit warning (r^2 below 0.9) on stderr, when there is one."""
+    warning = poor_fit_warning(df, what)
+    if warning:
+        err_console.print(f"warning: {warning}")
 
 
 def results(
     model: str = typer.Option(..., "--model", "-m", help="Model name."),
     step: Optional[list[int]] = typer.Option(None, "--step", help="Only this step (repeatable)."),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help="Only analyses of this mode. Default: each graph's latest analysis."),
-    all_analyses: bool = typer.Option(False, "--all", help="One row per stored analysis (every mode and parameter set)."),
+    all_analyses: bool = typer.Option(False, "--all-analyses", "--all", help="One row per stored analysis (every mode and parameter set)."),
     timings: bool = typer.Option(False, "--timings", help="Add seconds spent pulling, computing and writing back."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Analysis results of a model: one row per graph (alpha_0, width, fit quality, counts)."""
     with cli_store() as store:
@@ -28,7 +42,8 @@ def results(
                          timings=timings, store=store)
     if fmt is Format.table:
         df = df.drop(columns=["aid", "params"], errors="ignore")  # long ids: in json/csv only
-    emit(df, fmt, title=f"results of {model}", out=out)
+    warn_poor_fits(df, "analyses")
+    emit(df, fmt, title=f"results of {model}", out=out, wide=wide, drop_first=RESULTS_DROP_FIRST)
 
 
 def emergence(
@@ -37,11 +52,13 @@ def emergence(
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help="Analyses of this mode (needed when a model has several)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal."),
+    wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Degree of emergence over training: per step mean/std alpha_0 and width, E, the checkpoint's weight-scale baselines (log_rms, log_norm, log_spectral_norm) and its metrics (e.g. val_loss)."""
     with cli_store() as store:
         df = api.emergence(model, reference_step, mode=mode.value if mode else None, store=store)
-    emit(df, fmt, title=f"emergence of {model}", out=out)
+    warn_poor_fits(df, "steps")
+    emit(df, fmt, title=f"emergence of {model}", out=out, wide=wide, drop_first=EMERGENCE_DROP_FIRST)
 
 
 def register(app: typer.Typer) -> None:

@@ -84,6 +84,11 @@ def _table_cell(value: Any) -> str:
     return str(value)
 
 
+def cell_text(value: Any) -> str:
+    """A value as a table cell shows it."""
+    return _table_cell(value)
+
+
 def _caption(result: QueryResult) -> str:
     return f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
 
@@ -156,6 +161,9 @@ def _render(result: QueryResult, fmt: Format, *, out: Path | None, title: str | 
     if fmt is Format.table:
         if out is None:
             con = console or Console()
+            if not result.rows:  # one line, not an empty frame (or a blank line without columns)
+                con.print(f"{title}: 0 rows" if title else "0 rows")
+                return
             con.print(table_for(result, con.width, title))
         else:
             with open(out, "w") as fh:

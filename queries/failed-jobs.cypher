@@ -1,7 +1,7 @@
 // name: failed-jobs
 // description: Failed jobs with their errors, the most recent first.
 // param: model str = null -- only jobs on graphs of this model; null = every job
-// param: limit int(>=0) = 50 -- how many jobs to return
+// param: limit int(>=0) = 50 -- how many jobs to return; 0 = all
 // returns: job, kind, graph, error, worker, created, started, finished
 // example: neuromfa query failed-jobs --param limit=10
 MATCH (j:Job)

@@ -1,7 +1,7 @@
 // name: graph-edges
 // description: One sampled graph as an edge list (source and target neuron, w, d), in layer order.
 // param: graph str = null -- Graph gid; null = the most recently created graph
-// param: limit int(>=0) = 1000 -- at most this many edges
+// param: limit int(>=0) = 1000 -- at most this many edges; 0 = all
 // returns: graph, src_kind, src_block, src_index, dst_kind, dst_block, dst_index, w, d
 // example: neuromfa query graph-edges --param limit=100000 --format parquet --out edges.parquet
 MATCH (g:Graph)

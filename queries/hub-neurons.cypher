@@ -3,7 +3,7 @@
 // param: graph str = null -- Graph gid; null = the most recently created graph
 // param: direction str(out|in|both) = "out" -- rank by outgoing, incoming or all synapses
 // param: kind str(input|qkv|context|attn_out|mlp_hidden|output) = null -- only neurons of this layer kind; null = every kind
-// param: limit int(>=0) = 10 -- how many neurons to return
+// param: limit int(>=0) = 10 -- how many neurons to return; 0 = all
 // param: learned_only bool = true -- skip the structural qkv -> context edges (w = 1)
 // returns: graph, kind, block, index, strength, out_strength, in_strength, out_degree, in_degree
 // example: neuromfa query hub-neurons --param direction=in --param limit=5

@@ -73,6 +73,10 @@ class QueryParam(BaseModel):
             return f"({'>' if self.exclusive_minimum else '>='}{bound})"
         return ""
 
+    def default_text(self) -> str:
+        """The default as listings show it: ``required``, ``null``, ``1000``, ``"attn_out"``."""
+        return "required" if self.required else _show(self.default)
+
     def spec(self) -> str:
         """Short form for listings: ``limit:int(>=0)=20``."""
         kind = self.type + self.constraint()

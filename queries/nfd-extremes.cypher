@@ -4,7 +4,7 @@
 // param: graph str = null -- only this graph; null = every graph
 // param: model str = null -- only graphs of this model; null = every model
 // param: lowest bool = false -- list the lowest NFD instead of the highest
-// param: limit int(>=0) = 10 -- neurons per analysis
+// param: limit int(>=0) = 10 -- neurons per analysis; 0 = all
 // returns: graph, analysis, rank, kind, block, index, nfd, mass
 // example: neuromfa query nfd-extremes --param lowest=true --param limit=5
 MATCH (g:Graph)<-[:ANALYSIS_OF]-(a:Analysis)

@@ -240,12 +240,31 @@ def _reading_store(store: Store, named: str | None) -> Store:
         f"NEO4J_READ_PASSWORD to a user of a read-only group, or add {param('write', True)}")
 
 
+# limit=0 asks for every row; Cypher's LIMIT needs a number, so 0 is sent as this one (ArcadeDB
+# rejects an ORDER BY ... LIMIT 2**31 - 1, an int overflow there; 10**9 passes on both servers).
+ALL_ROWS = 10**9
+_ROW_LIMIT_RE = re.compile(r"\bLIMIT\s+\$limit\b", re.IGNORECASE)
+
+
 def run_named(info: QueryInfo, params: Mapping[str, Any],
               store: Store | None = None) -> QueryResult:
-    """Run a named query with its parameters typed and defaulted from its header."""
-    result = execute(info.text, bind_params(info, params), store=store, named=info.name)
+    """Run a named query with its parameters typed and defaulted from its header. A ``limit``
+    of 0 means every row. A query cut at its row limit says so: ``result.truncated`` is that
+    limit when more rows exist (asked for with one row more than the limit)."""
+    bound = bind_params(info, params)
+    limit = bound.get("limit") if any(p.name == "limit" for p in info.params) else None
+    probe = isinstance(limit, int) and limit > 0 and _ROW_LIMIT_RE.search(info.text) is not None
+    if limit == 0:
+        bound["limit"] = ALL_ROWS
+    elif probe:
+        assert isinstance(limit, int)
+        bound["limit"] = limit + 1
+    result = execute(info.text, bound, store=store, named=info.name)
     if not result.columns:  # ArcadeDB sends no column names with an empty result
         result.columns = list(info.returns)
+    if probe and isinstance(limit, int) and len(result.rows) > limit:
+        result.rows = result.rows[:limit]
+        result.truncated = limit
     return result
 
 

@@ -3,7 +3,7 @@
 // param: graph str = null -- Graph gid; null = the most recently created graph
 // param: kind str(input|qkv|context|attn_out|mlp_hidden|output) = "mlp_hidden" -- layer kind of the source neurons
 // param: block int = 0 -- transformer block of the source layer
-// param: limit int(>=0) = 20 -- how many synapses to return
+// param: limit int(>=0) = 20 -- how many synapses to return; 0 = all
 // param: learned_only bool = true -- skip the structural qkv -> context edges (w = 1)
 // returns: graph, src_index, dst_kind, dst_block, dst_index, w, d
 // example: neuromfa query strongest-synapses --param kind=attn_out --param block=0 --param limit=5

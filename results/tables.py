@@ -77,6 +77,21 @@ def results_frame(store: NamedStore, model: str, *, steps: list[int] | None = No
     return out
 
 
+R2_WARN = 0.9  # a tau(q) fit below this r^2 is poor: the alpha_0 and width built on it are not to be trusted
+
+
+def poor_fit_warning(df: pd.DataFrame, what: str = "analyses") -> str | None:
+    """One line when some row's ``r2_min`` (its worst tau(q) fit) is below R2_WARN, else None."""
+    if "r2_min" not in df or df.empty:
+        return None
+    r2 = pd.to_numeric(df["r2_min"], errors="coerce")
+    poor = r2 < R2_WARN
+    if not poor.any():
+        return None
+    return (f"{int(poor.sum())} of {int(r2.notna().sum())} {what} have a tau(q) fit with r^2 below {R2_WARN:g} "
+            f"(lowest {r2.min():.2f}, column r2_min): their alpha_0 and width rest on a poor fit")
+
+
 def checkpoint_metrics(store: NamedStore, model: str) -> pd.DataFrame:
     """Scalar checkpoint metrics (Checkpoint.metrics JSON) as columns per step."""
     rows = [{"step": c.step, **c.metrics} for c in ModelRepository(store).checkpoint_metrics(model)]
@@ -167,6 +182,8 @@ def emergence_frame(store: NamedStore, model: str, *, reference_step: int | None
     points = {p.step: p for p in emergence(summaries, reference_step)}
     analysed = res.groupby("step").size()
     stds = _null_stds(res)
+    r2_by_step = {int(cast(int, k)): (None if pd.isna(v) else float(v))
+                  for k, v in pd.to_numeric(res["r2_min"], errors="coerce").groupby(res["step"]).min().items()}
     rows = []
     for s in summaries:
         p = points[s.step]
@@ -178,7 +195,7 @@ def emergence_frame(store: NamedStore, model: str, *, reference_step: int | None
             "E_null": p.E_null, "E_struct": p.E_struct,
             "alpha0_null": s.alpha0_null, "alpha0_null_std": stds.get(s.step, {}).get("alpha0_null_std"),
             "width_null": s.width_null, "width_null_std": stds.get(s.step, {}).get("width_null_std"),
-            "alpha0_z": s.alpha0_z, "width_z": s.width_z,
+            "alpha0_z": s.alpha0_z, "width_z": s.width_z, "r2_min": r2_by_step.get(s.step),
         })
     metrics = checkpoint_metrics(store, model)
     scale = checkpoint_baselines(store, model)

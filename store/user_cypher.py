@@ -29,6 +29,7 @@ class QueryResult:
     columns: list[str]
     rows: list[list[Any]]
     counters: dict[str, int] = field(default_factory=dict)
+    truncated: int | None = None  # a named query cut at its limit (more rows exist): that limit
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row)) for row in self.rows]
@@ -37,6 +38,7 @@ class QueryResult:
         df = pd.DataFrame.from_records(self.rows, columns=self.columns) if self.rows else \
             pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})
         df.attrs["counters"] = dict(self.counters)
+        df.attrs["truncated"] = self.truncated
         return df
 
 

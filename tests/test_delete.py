@@ -6,14 +6,13 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-import typer
 from jobs_helpers import CLI, FIXTURE, store_graph
 from recording_store import RecordingStore
 from test_jobs_results import store_analysis
 from typer.testing import CliRunner
 
 from neuromfa.base.errors import NotFoundError
-from neuromfa.cli import delete_commands
+from neuromfa.cli.main import app
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.jobs.queue import enqueue
 from neuromfa.schema.params import AnalysisParams
@@ -105,8 +104,6 @@ def test_delete_graph_and_analysis_keep_the_rest(store):
 def test_cli_delete_asks_says_and_removes(store, db_env):
     two_models(store)
     runner = CliRunner(env=db_env)
-    app = typer.Typer()
-    delete_commands.register(app)
     before_b = census(store, "b")
     no = runner.invoke(app, ["delete", "model", "a"], input="n\n")
     assert no.exit_code == 1 and "nothing deleted" in no.output

@@ -271,12 +271,12 @@ def test_retry_in_bulk_by_status_and_model(store, db_env):
         assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("limit", ["0", "-5", str(jobs.MAX_LIST_LIMIT + 1)])
+@pytest.mark.parametrize("limit", ["-5", str(jobs.MAX_LIST_LIMIT + 1)])
 def test_jobs_list_limit_is_bounded(db_env, limit):
     proc = run_cli(["jobs", "list", "--limit", limit], db_env)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.startswith(f"error: --limit must be between 1 and 100,000 (got {limit})")
-    assert "1 to 100,000" in " ".join(run_cli(["jobs", "list", "--help"], db_env).stdout.split())
+    assert proc.stderr.startswith(f"error: --limit must be between 0 (all) and 100,000 (got {limit})")
+    assert "up to 100,000; 0 = all" in " ".join(run_cli(["jobs", "list", "--help"], db_env).stdout.split())
 
 
 # -- the server dies -----------------------------------------------------------------------------
