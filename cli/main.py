@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "neuromfa.cli.jobs_commands",
     "neuromfa.cli.delete_commands",
     "neuromfa.cli.results_commands",
+    "neuromfa.cli.compare_commands",
     "neuromfa.cli.sweep_commands",
     "neuromfa.cli.query_commands",
     "neuromfa.cli.plot_commands",
