@@ -68,7 +68,15 @@ def results_frame(store: NamedStore, model: str, *, steps: list[int] | None = No
     """One row per graph of ``model``: its current analysis (the Graph's headline one, else the
     latest; only ``mode``'s when given). Unanalysed graphs get empty metrics. ``all_analyses``:
     one row per stored Analysis instead (several parameter sets per graph)."""
-    raw = _analyses(store, model, steps, mode, all_analyses)
+    return results_table(_analyses(store, model, steps, mode, all_analyses), timings=timings, all_analyses=all_analyses)
+
+
+def results_table(raw: pd.DataFrame, *, timings: bool = False, all_analyses: bool = False) -> pd.DataFrame:
+    """The results columns of raw analysis rows (a stored analysis's fields plus gid, step and
+    sample; ``r2_min`` is derived from ``r2`` where missing): what ``results`` shows, whether
+    the analyses come from the database or were computed in process."""
+    if "r2_min" not in raw and "r2" in raw:
+        raw = raw.assign(r2_min=[_r2_min(v) if isinstance(v, list) else None for v in raw["r2"]])
     cols = RESULT_COLUMNS + (TIMING_COLUMNS if timings else []) + (["params"] if all_analyses else [])
     out = raw.reindex(columns=cols)
     for col in ("step", "sample", "nodes_used", "edges_used"):
