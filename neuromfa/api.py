@@ -33,6 +33,7 @@ from neuromfa.jobs import queue as _jobs
 from neuromfa.jobs.executors import ExecutorName, make_executor
 from neuromfa.jobs.queue import JobInfo
 from neuromfa.jobs.worker import JobOutcome, worker_loop
+from neuromfa.results.compare import ParamFilter, compare_frame
 from neuromfa.results.tables import checkpoint_metrics, emergence_frame, graphs_of, results_frame
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import Topology
@@ -42,7 +43,7 @@ from neuromfa.store.deletes import Target as DeleteTarget
 from neuromfa.store.graphs import GraphRepository
 
 __all__ = ["AnalyzeReport", "DeletePlan", "IngestReport", "JobInfo", "JobOutcome", "Removed", "analyze", "cancel_job",
-           "delete", "delete_plan", "emergence",
+           "compare", "delete", "delete_plan", "emergence",
            "graphs", "ingest", "job", "jobs", "results", "retry_job", "SweepResult", "sweep", "work"]
 
 WAIT_POLL_S = 1.0
@@ -219,6 +220,18 @@ def emergence(model: str, reference_step: int | None = None, *, mode: str | None
     (e.g. val_loss). Each graph's current analysis, or with ``params`` that parameter set's."""
     with _opened(store, settings) as st:
         return emergence_frame(st, model, reference_step=reference_step, mode=mode, params=params)
+
+
+def compare(models: Sequence[str], *, step: int | None = None, aid: str | None = None,
+            threshold: float | None = None, band: str | None = None, null: str | None = None,
+            store: Store | None = None, settings: DatabaseSettings | None = None) -> pd.DataFrame:
+    """Models side by side, per mode and quantity (alpha0, width; their structural excess over
+    the null where nulls are stored): n, mean, std (ddof 1) over the samples at ``step`` (each
+    model's last by default), diff from the first model and diff / pooled std. ``aid`` or
+    ``threshold`` / ``band`` / ``null`` pick one parameter set where several coexist."""
+    with _opened(store, settings) as st:
+        return compare_frame(st, list(models), step=step,
+                             chosen=ParamFilter(aid=aid, threshold=threshold, band=band, null=null))
 
 
 def _sweep_params(thresholds: float | Sequence[float], values: dict) -> list[AnalysisParams]:
