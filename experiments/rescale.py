@@ -1,8 +1,10 @@
 """Function-preserving attention rescalings of a transformers model, per family.
 
-Per attention head: Q x c, K x 1/c (Q.K^T unchanged), V x c, and the output projection x 1/c
-(undoes V x c). Biases of Q, K and V scale with their rows; the output projection's bias stays.
-The model computes the same logits; its weights, hence the paper's absolute band, change.
+Per attention head: Q x c, K x 1/c (Q.K^T unchanged; rotary embeddings rotate both alike), V x c,
+and the output projection x 1/c (undoes V x c). Where Q and K are normed after their projections
+(Qwen3, Gemma 3, qk-layernorm), only V and the output projection are rescaled: the norms would
+undo the Q and K factors but for their eps, which moves the logits by up to 3e-4. Biases of Q, K and V scale with their rows; the
+output projection's bias stays. The model computes the same logits; its weights, hence the paper's absolute band, change.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from neuromfa.base.errors import ModelError
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
-FAMILIES = ("llama", "gpt_neox", "gpt2", "bert")
+FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "stablelm", "gpt_neox", "gpt2",
+            "bert", "roberta", "opt", "phi", "phi3", "gptj", "falcon")
 
 
 def _scale(t: torch.Tensor | None, c: float) -> None:
@@ -30,9 +33,30 @@ def _layers(model: PreTrainedModel) -> Iterator[Any]:  # each family's block mod
     for name in ("layers", "h"):
         if hasattr(base, name):
             return iter(getattr(base, name))
+    if hasattr(base, "decoder") and hasattr(base.decoder, "layers"):  # OPT
+        return iter(base.decoder.layers)
     if hasattr(base, "encoder"):
         return iter(base.encoder.layer)
     raise ModelError(f"no transformer blocks found in {type(model).__name__}", "pass a transformers model")
+
+
+def _rescale_falcon(a: Any, c: float) -> None:
+    """Falcon's fused query_key_value in its three layouts (transformers' ``_split_heads``)."""
+    w, b, hd = a.query_key_value.weight, a.query_key_value.bias, a.head_dim
+    if a.new_decoder_architecture:  # per KV group: [q x heads/kv | k | v]
+        parts = [c] * (a.num_heads // a.num_kv_heads) + [1 / c, c]
+        view_w, view_b = w.view(-1, len(parts), hd, w.shape[1]), None if b is None else b.view(-1, len(parts), hd)
+    elif not a.multi_query:  # per head: [q | k | v]
+        parts = [c, 1 / c, c]
+        view_w, view_b = w.view(a.num_heads, 3, hd, w.shape[1]), None if b is None else b.view(a.num_heads, 3, hd)
+    else:  # [q heads | k | v]
+        parts = [c] * a.num_heads + [1 / c, c]
+        view_w, view_b = w.view(1, len(parts), hd, w.shape[1]), None if b is None else b.view(1, len(parts), hd)
+    for i, f in enumerate(parts):
+        _scale(view_w[:, i], f)
+        if view_b is not None:
+            _scale(view_b[:, i], f)
+    _scale(a.dense.weight, 1 / c)
 
 
 @torch.no_grad()
@@ -44,12 +68,29 @@ def rescale_attention(model: PreTrainedModel, c: float) -> PreTrainedModel:
                          f"pass a transformers model of a supported family ({', '.join(FAMILIES)})")
     family, heads = getattr(config, "model_type", ""), config.num_attention_heads
     for layer in _layers(model):
-        if hasattr(layer, "self_attn"):  # Llama family: separate projections (grouped KV)
-            a = layer.self_attn
-            for proj, f in ((a.q_proj, c), (a.k_proj, 1 / c), (a.v_proj, c)):
+        attn = next((getattr(layer, n) for n in ("self_attn", "attn", "self_attention", "attention") if hasattr(layer, n)), None)
+        out = next((getattr(attn, n) for n in ("o_proj", "out_proj", "dense") if hasattr(attn, n)), None)
+        if attn is not None and out is not None and all(hasattr(attn, n) for n in ("q_proj", "k_proj", "v_proj")):
+            # separate projections: Llama family (grouped KV), Gemma, StableLM, OPT, Phi, GPT-J.
+            # Q and K normed after the projection (Qwen3, Gemma 3, qk-layernorm): the norm undoes
+            # their factor but for its eps, so only V and the output carry it, and the logits stay exact.
+            normed = any(hasattr(attn, n) for n in ("q_norm", "q_layernorm"))
+            scaled = ((attn.v_proj, c),) if normed else ((attn.q_proj, c), (attn.k_proj, 1 / c), (attn.v_proj, c))
+            for proj, f in scaled:
                 _scale(proj.weight, f)
                 _scale(proj.bias, f)
-            _scale(a.o_proj.weight, 1 / c)
+            _scale(out.weight, 1 / c)
+        elif attn is not None and hasattr(attn, "qkv_proj"):
+            # Phi-3: rows of qkv_proj are [q heads | k heads | v heads] (grouped KV)
+            hd = attn.head_dim
+            q_rows, kv_rows = heads * hd, config.num_key_value_heads * hd
+            for rows, f in ((slice(0, q_rows), c), (slice(q_rows, q_rows + kv_rows), 1 / c), (slice(q_rows + kv_rows, None), c)):
+                _scale(attn.qkv_proj.weight[rows], f)
+                if attn.qkv_proj.bias is not None:
+                    _scale(attn.qkv_proj.bias[rows], f)
+            _scale(attn.o_proj.weight, 1 / c)
+        elif family == "falcon" and hasattr(layer, "self_attention"):
+            _rescale_falcon(layer.self_attention, c)
         elif hasattr(layer, "attention") and hasattr(layer.attention, "query_key_value"):
             a = layer.attention  # GPT-NeoX: rows of query_key_value are [head][q | k | v][head_dim]
             w = a.query_key_value.weight.view(heads, 3, -1, a.query_key_value.weight.shape[1])

@@ -7,12 +7,16 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
-from model_builders import save, tiny_model
+import torch
+import transformers as tf
+from model_builders import CONFIGS, FAMILY_CONFIGS, LLAMA, family_model, logits, save, tiny_model
 from typer.testing import CliRunner
 
 from neuromfa.cli.main import app
+from neuromfa.experiments.rescale import rescale_attention
 
 COLUMNS = ["factor", "mode", "band", "max_logit_diff", "alpha0_ref", "alpha0", "width_ref", "width"]
 
@@ -65,3 +69,29 @@ def test_a_path_that_is_no_checkpoint_folder_fails_in_one_line(tmp_path, where):
                          capture_output=True, text=True)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert f"error: {path} is not a checkpoint folder" in out.stderr
+
+
+# every family ingest reads, with Qwen2/3 and Mistral on Llama's shape (Qwen3 norms its Q and K)
+EXTRA = {"qwen3": lambda: tf.Qwen3Config(**LLAMA, head_dim=8), "qwen2": lambda: tf.Qwen2Config(**LLAMA),
+         "mistral": lambda: tf.MistralConfig(**LLAMA)}
+
+
+def build(family: str, seed: int = 3):
+    if family in CONFIGS:
+        return tiny_model(family, seed)
+    if family in FAMILY_CONFIGS:
+        return family_model(family, seed)
+    torch.manual_seed(seed)
+    return tf.AutoModelForCausalLM.from_config(EXTRA[family]()).eval()
+
+
+@pytest.mark.parametrize("family", [*CONFIGS, *FAMILY_CONFIGS, *EXTRA])
+def test_every_family_keeps_its_logits_and_changes_its_weights(family):
+    reference = build(family)
+    before, ref_logits = reference.state_dict(), logits(reference)
+    for c in (1 / 3, 3.0):
+        changed = rescale_attention(build(family), c)
+        assert np.abs(logits(changed) - ref_logits).max() < 1e-4
+        moved = [name for name, t in changed.state_dict().items() if not torch.equal(t, before[name])]
+        assert moved and all(t.ndim <= 2 for name, t in changed.state_dict().items() if name in moved)
+        assert not any("embed" in name or "wte" in name or "mlp" in name for name in moved), moved
