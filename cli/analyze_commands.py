@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import enum
+from pathlib import Path
 from typing import Optional, get_args
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from neuromfa import api
-from neuromfa.base.limits import MAX_NULL_SAMPLES, MAX_Q_ABS, MAX_Q_POINTS, MAX_THRESHOLD, check_workers, max_workers
+from neuromfa.base.errors import ConfigError
+from neuromfa.base.limits import (
+    MAX_K,
+    MAX_NULL_SAMPLES,
+    MAX_Q_ABS,
+    MAX_Q_POINTS,
+    MAX_SAMPLES,
+    MAX_THRESHOLD,
+    check_workers,
+    max_workers,
+)
 from neuromfa.cli.console import console, err_console
+from neuromfa.cli.output import WIDE_HELP, Format
 from neuromfa.jobs.executors import EXECUTORS
 from neuromfa.jobs.worker import JobOutcome
 from neuromfa.schema.params import Band, NullModel, Structural
@@ -40,7 +52,8 @@ class ExecutorChoice(str, enum.Enum):
 
 
 def analyze(
-    model: str = typer.Option(..., "--model", "-m", help="Model name (as ingested)."),
+    path: Optional[Path] = typer.Argument(None, help="With --no-db: a checkpoint or a training-run folder to analyse straight from its files."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name (as ingested). With --no-db: the name its graph ids (and null seeds) use, default the folder name."),
     step: Optional[list[int]] = typer.Option(None, "--step", help="Only this checkpoint step (repeatable). Default: every step."),
     sample: Optional[list[int]] = typer.Option(None, "--sample", help="Only this sample (repeatable). Default: every sample."),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help="Box growing: one-hop (the authors' code), shortest-path (exact, igraph: the reference) or layered (the same masses bit for bit, min-plus over layers, several times faster).  \\[default: layered where the graphs are layer DAGs (every ingested topology), else shortest-path]"),
@@ -59,8 +72,29 @@ def analyze(
     executor: ExecutorChoice = typer.Option(ExecutorChoice.local, "--executor", help="local: a process pool here; ray: Ray tasks (pip install 'neuromfa\\[ray]')."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to submit to (e.g. ray://HOST:10001 or auto). Default: a local Ray instance."),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="Run the jobs now (default), or only queue them for `neuromfa worker`."),
+    no_db: bool = typer.Option(False, "--no-db", help="Analyse PATH in this process, without the database, and print the results table."),
+    samples: int = typer.Option(10, "--samples", help=f"With --no-db: samples per checkpoint, as ingest's (1 to {MAX_SAMPLES}); --sample picks sample numbers instead."),
+    neurons: int = typer.Option(32, "--neurons", "-k", help=f"With --no-db: neurons per layer per sample (k), as ingest's: 1 to {MAX_K}."),
+    seed_base: int = typer.Option(0, "--seed-base", help="With --no-db: sample s uses seed seed-base + s, as ingest's."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="With --no-db: output format of the results table."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="With --no-db: write the table to this file instead of the terminal."),
+    wide: bool = typer.Option(False, "--wide", help=f"With --no-db: {WIDE_HELP}"),
 ) -> None:
-    """Analyse stored graphs of a model: one job per graph, results written back to the database."""
+    """Analyse stored graphs of a model: one job per graph, results written back to the database.
+    With --no-db, analyse a checkpoint or run folder from its files and print the results table."""
+    if no_db or path is not None:
+        if not no_db:
+            raise ConfigError(f"a PATH ({path}) is analysed only with --no-db", "add --no-db, or ingest it and pass --model")
+        if path is None:
+            raise ConfigError("--no-db analyses files: pass the checkpoint or run folder as PATH",
+                              "e.g. neuromfa analyze ./run --no-db")
+        _analyze_files(path, model, step, sample, samples, neurons, seed_base, fmt, out, wide, mode=mode.value if mode else None,
+                       threshold=threshold, q_min=q_min, q_max=q_max, q_step=q_step, min_mass=min_mass, filter=filter_,
+                       structural=structural.value if structural else None, band=band.value if band else None,
+                       null=null.value if null else None, null_samples=null_samples)
+        return
+    if model is None:
+        raise ConfigError("which model? pass --model NAME (as ingested)", "or analyse files without the database: PATH --no-db")
     check_workers(workers)  # the analysis parameters are checked by api.analyze, before the database
     progress = Progress(TextColumn("[bold]analysing[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                         TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=False)
@@ -111,6 +145,25 @@ def analyze(
         err_console.print(f"  ... and {len(bad) - 20} more (`neuromfa jobs list --status failed`)")
     if bad:
         raise typer.Exit(1)
+
+
+def _analyze_files(path: Path, model: Optional[str], steps: Optional[list[int]], sample: Optional[list[int]], samples: int,
+                   k: int, seed_base: int, fmt: Format, out: Optional[Path], wide: bool, **values: object) -> None:
+    """`analyze PATH --no-db`: the results table of the files, as `results` prints it."""
+    from neuromfa.cli.output import emit
+    from neuromfa.cli.results_commands import RESULTS_DROP_FIRST, warn_poor_fits  # it imports this module
+    from neuromfa.jobs.queue import parse_params
+    from neuromfa.offline import analyze_files, default_name
+
+    if values.get("null_samples") is not None and values.get("null") is None:
+        raise ConfigError("--null-samples is set but no null model is chosen", "add --null shuffle or --null gaussian")
+    params = parse_params(**{"mode": values.pop("mode") or "layered", **values})  # checked before any file is read
+    name = model or default_name(path)
+    df = analyze_files(path, name=name, steps=steps, samples=sample or samples, k=k, seed_base=seed_base, params=params)
+    if fmt is Format.table:
+        df = df.drop(columns=["aid", "params"], errors="ignore")  # long ids: in json/csv only
+    warn_poor_fits(df, "analyses")
+    emit(df, fmt, title=f"results of {name} (from files, no database)", out=out, wide=wide, drop_first=RESULTS_DROP_FIRST)
 
 
 def register(app: typer.Typer) -> None:

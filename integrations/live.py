@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -106,21 +106,20 @@ def check_every(every: int) -> int:
 class LiveAnalyzer:
     """Analyse checkpoints in process, the same neurons each time (module docstring).
 
-    ``params`` (or the individual values, None = AnalysisParams' default; mode None =
-    layered, as `analyze` chooses for every ingested topology). ``store``: also write each
+    ``params``, or its fields as keywords (mode, threshold, min_mass, band, null, null_samples,
+    ...; None = AnalysisParams' default; mode None = layered, as `analyze` chooses for every
+    ingested topology). ``store``: also write each
     evaluation to the database under model ``name``."""
 
-    def __init__(self, *, name: str = "live", samples: int = 3, k: int = 32, seed_base: int = 0,
-                 topology: Topology = "reference", params: AnalysisParams | None = None, mode: str | None = None,
-                 threshold: float | None = None, band: str | None = None, null: str | None = None,
-                 null_samples: int | None = None, store: NamedStore | None = None, device: str | None = None):
+    def __init__(self, *, name: str = "live", samples: int | Sequence[int] = 3, k: int = 32, seed_base: int = 0,
+                 topology: Topology = "reference", params: AnalysisParams | None = None,
+                 store: NamedStore | None = None, device: str | None = None, **values: Any):
         self.samples = check_ingest(name, samples, k, seed_base, topology)
         if params is None:
-            if null_samples is not None and null in (None, "none"):
+            if values.get("null_samples") is not None and values.get("null") in (None, "none"):
                 raise ConfigError(f"{param('null_samples')} is set but no null model is chosen",
                                   f"add {param('null', 'shuffle')} or {param('null', 'gaussian')}", param="null")
-            params = _jobs.parse_params(mode=mode or _jobs.default_mode([topology]), threshold=threshold, band=band,
-                                        null=null, null_samples=null_samples)
+            params = _jobs.parse_params(**{**values, "mode": values.get("mode") or _jobs.default_mode([topology])})
         self.name, self.k, self.seed_base, self.topology, self.params = name, k, seed_base, topology, params
         self.store, self.device = store, device
         self._draws: dict[int, Draws] = {}

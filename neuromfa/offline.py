@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -30,20 +31,17 @@ def default_name(path: str | Path) -> str:
     return stem or "offline"
 
 
-def analyze_files(path: str | Path, *, name: str | None = None, step: int | None = None,
+def analyze_files(path: str | Path, *, name: str | None = None, steps: Sequence[int] | None = None,
                   samples: int | Sequence[int] = 10, k: int = 32, seed_base: int = 0,
-                  topology: Topology = "reference", params: AnalysisParams | None = None, mode: str | None = None,
-                  threshold: float | None = None, band: str | None = None, null: str | None = None,
-                  null_samples: int | None = None, timings: bool = False,
-                  on_checkpoint: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+                  topology: Topology = "reference", params: AnalysisParams | None = None, timings: bool = False,
+                  on_checkpoint: Callable[[int, int], None] | None = None, **values: Any) -> pd.DataFrame:
     """The results table (one row per checkpoint x sample) of the checkpoints under ``path``
-    (``step``: only that one), analysed in process. Sampling as ingest's (samples, k,
+    (``steps``: only those), analysed in process. Sampling as ingest's (samples, k,
     seed_base, topology; ``name`` defaults to the file or folder name), parameters as
-    analyze's (mode None = layered). ``on_checkpoint(i, n)`` after each checkpoint."""
+    analyze's (``params`` or its fields as keywords; mode None = layered). ``on_checkpoint(i, n)`` after each checkpoint."""
     analyzer = LiveAnalyzer(name=name or default_name(path), samples=samples, k=k, seed_base=seed_base,
-                            topology=topology, params=params, mode=mode, threshold=threshold, band=band,
-                            null=null, null_samples=null_samples)
-    refs = discover_checkpoints(path, step=step)
+                            topology=topology, params=params, **values)
+    refs = discover_checkpoints(path) if not steps else [r for s in sorted(set(steps)) for r in discover_checkpoints(path, step=s)]
     rows = []
     for i, ref in enumerate(refs):
         with open_model(ref.path) as source:

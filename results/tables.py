@@ -76,7 +76,8 @@ def results_table(raw: pd.DataFrame, *, timings: bool = False, all_analyses: boo
     sample; ``r2_min`` is derived from ``r2`` where missing): what ``results`` shows, whether
     the analyses come from the database or were computed in process."""
     if "r2_min" not in raw and "r2" in raw:
-        raw = raw.assign(r2_min=[_r2_min(v) if isinstance(v, list) else None for v in raw["r2"]])
+        raw = raw.copy()
+        raw["r2_min"] = [_r2_min(v) if isinstance(v, list) else None for v in raw["r2"]]
     cols = RESULT_COLUMNS + (TIMING_COLUMNS if timings else []) + (["params"] if all_analyses else [])
     out = raw.reindex(columns=cols)
     for col in ("step", "sample", "nodes_used", "edges_used"):
