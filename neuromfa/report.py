@@ -48,7 +48,7 @@ from neuromfa.store.models import ModelRepository
 # Emergence-frame columns shown in fixed places; any other column is a checkpoint metric.
 EMERGENCE_BASE = ("step", "mode", "n_samples", "n_passed", "alpha0_mean", "alpha0_std", "width_mean",
                   "width_std", "E", "E_mean", "E_std", "n_paired", "E_null", "E_struct", "alpha0_null",
-                  "alpha0_null_std", "width_null", "width_null_std", "alpha0_z", "width_z")
+                  "alpha0_null_std", "width_null", "width_null_std", "alpha0_z", "width_z", "r2_min")
 RESULT_LABELS = {"alpha0": "α₀", "r2_min": "min R²", "nodes_used": "nodes used", "edges_used": "edges used",
                  "passed_filter": "passed filter", "threshold": "T", "alpha0_z": "α₀ z", "width_z": "width z"}
 NULL_RESULT_COLUMNS = ["null", "alpha0_z", "width_z"]  # shown only when some analysis has a null model
@@ -302,7 +302,7 @@ def _generated() -> str:
     return f"generated {when} by neuromfa {ver}"
 
 
-def write_report(store, model: str, out_dir: str | Path, mode: str | None = "shortest-path",
+def write_report(store, model: str, out_dir: str | Path, mode: str | None = None,
                  reference_step: int | None = None) -> ReportInfo:
     """Write ``out_dir/<model>-report.html`` (``:`` in the name becomes ``_``) and say what it
     holds. ``mode`` None = each graph's current analysis; ``reference_step`` = t0 of E (default

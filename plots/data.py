@@ -21,11 +21,11 @@ def current_analyses(store: NamedStore, model: str, mode: str | None) -> pd.Data
     return current_per_graph(df).sort_values(["step", "sample"]).reset_index(drop=True)
 
 
-def spectra_frame(store: NamedStore, model: str, mode: str | None = "shortest-path") -> pd.DataFrame:
+def spectra_frame(store: NamedStore, model: str, mode: str | None = None) -> pd.DataFrame:
     return current_analyses(store, model, mode)[["step", "sample", "alpha", "f"]]
 
 
-def nfd_frame(store: NamedStore, model: str, mode: str | None = "shortest-path", step: int | None = None) -> pd.DataFrame:
+def nfd_frame(store: NamedStore, model: str, mode: str | None = None, step: int | None = None) -> pd.DataFrame:
     """Per measured neuron: kind, block, nfd (NaN when not eligible), mass; ``step`` default the last."""
     df = current_analyses(store, model, mode)
     step = int(df["step"].max()) if step is None else step
@@ -39,7 +39,7 @@ def nfd_frame(store: NamedStore, model: str, mode: str | None = "shortest-path",
     return out
 
 
-def emergence_and_metrics(store: NamedStore, model: str, mode: str | None = "shortest-path",
+def emergence_and_metrics(store: NamedStore, model: str, mode: str | None = None,
                           reference_step: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The emergence table and the checkpoint metrics in long form (step, metric, value)."""
     table = emergence_frame(store, model, reference_step=reference_step, mode=mode)
