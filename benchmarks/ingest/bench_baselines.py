@@ -4,7 +4,10 @@ same run, each in a fresh child process (its own peak RSS) and a fresh database.
 Models: a training run folder given with --run (e.g. the demo's run: every checkpoint), and
 those of bench_ingest.py (a Pythia-160M-shaped GPT-NeoX, SmolLM2-135M GGUF, all-MiniLM-L6-v2).
 Target (issue #16): baselines add under 20% to the ingest time. Each pair is measured
-``--repeat`` times, alternating which goes first; the medians are reported.
+``--repeat`` times, alternating which goes first; the medians are reported. ``overhead`` is the
+difference of the two medians (noisy on a shared machine: other processes' load moves both);
+``share`` is the time the ingest itself spent on the baselines (its ``seconds_baselines``) over
+the median ingest without them, which load moves far less.
 
     python benchmarks/ingest/bench_baselines.py [--run neuromfa-demo/run] [--models minilm] [--samples 3] [--k 32]
 """
@@ -69,7 +72,7 @@ def main() -> None:
               [(key, bench_ingest.MODELS[key](args.workdir)) for key in filter(None, args.models.split(","))]
     print(f"samples {args.samples}, k {args.k}; medians of {args.repeat} pairs (alternating order)")
     print(f"{'model':12} {'ckpts':>5} {'without s':>10} {'with s':>8} {'baselines s':>12} {'overhead':>9} "
-          f"{'RSS without MB':>15} {'RSS with MB':>12} {'largest tensor MB':>18}")
+          f"{'share':>6} {'RSS without MB':>15} {'RSS with MB':>12} {'largest tensor MB':>18}")
     for key, path in targets:
         times: dict[bool, list[dict]] = {False: [], True: []}
         for i in range(args.repeat):
@@ -90,7 +93,7 @@ def main() -> None:
         assert all(r["baselines_written"] == r["checkpoints"] for r in times[True])
         lt = bench_ingest.largest_tensor_mb(path) if path.is_dir() and any(path.glob("*.safetensors")) else None
         print(f"{key:12} {times[True][0]['checkpoints']:5d} {without:10.2f} {with_:8.2f} {base_s:12.2f} "
-              f"{100 * (with_ - without) / without:8.1f}% {max(r['peak_rss_mb'] for r in times[False]):15.0f} "
+              f"{100 * (with_ - without) / without:8.1f}% {100 * base_s / without:5.1f}% {max(r['peak_rss_mb'] for r in times[False]):15.0f} "
               f"{max(r['peak_rss_mb'] for r in times[True]):12.0f} {('-' if lt is None else f'{lt:.0f}'):>18}", flush=True)
 
 
