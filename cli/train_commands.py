@@ -13,6 +13,7 @@ from neuromfa.cli.console import console
 from neuromfa.training.presets import PRESETS
 
 if TYPE_CHECKING:
+    from neuromfa.integrations.live import LiveMetrics
     from neuromfa.training.train_example import RunInfo, TrainProgress
 
 
@@ -40,6 +41,9 @@ def train_example_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a different run already in OUT_DIR."),
     weight_decay: Optional[float] = typer.Option(
         None, "--weight-decay", help="AdamW weight decay of the matrices, instead of the preset's (another run)."
+    ),
+    live_every: Optional[int] = typer.Option(
+        None, "--live-every", help="Every N steps, analyse the live weights in process (3 samples of k = 32, layered) and print alpha_0, width and E (against step 0)."
     ),
 ) -> None:
     """Train a small GPT-NeoX language model from scratch, offline, saving Pythia-style
@@ -69,9 +73,21 @@ def train_example_cmd(
 
         from neuromfa.training.train_example import train_example  # torch: only when used
 
+        hook = None
+        if live_every is not None:
+            from neuromfa.integrations import LiveMFA
+
+            def show(m: LiveMetrics) -> None:
+                e = f"{m.E:+.4f}" if m.E is not None else "-"
+                bar.console.print(f"live step {m.step}: alpha_0 {m.alpha0_mean:.4f}, width {m.width_mean:.4f}, "
+                                  f"E {e} ({m.seconds:.2f} s)")
+
+            hook = LiveMFA(live_every, on_metrics=show, name=f"{preset}-live", samples=3, k=32)
         info = train_example(out_dir, preset=preset, corpus=corpus, seed=seed, progress=report, overwrite=overwrite,
-                             weight_decay=weight_decay)
+                             weight_decay=weight_decay, on_step=hook)
     _print_run(info)
+    if hook is not None and info.cached:
+        console.print("--live-every: nothing trained (the finished run was reused), so nothing was analysed live")
     how = "reused the finished run" if info.cached else f"trained in {info.seconds:.1f} s"
     console.print(f"{len(info.checkpoints)} checkpoints in {info.out_dir} ({how})")
 

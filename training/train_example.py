@@ -56,6 +56,9 @@ class TrainProgress(BaseModel):
 
 
 ProgressFn = Callable[[TrainProgress], None]
+# Called as hook(step, model) once per step, where a checkpoint of that step would be saved
+# (before the step's update; the last step too): e.g. neuromfa.integrations.LiveMFA
+StepHook = Callable[[int, "PreTrainedModel"], object]
 
 
 class CheckpointInfo(BaseModel):
@@ -297,6 +300,7 @@ def train_example(
     progress: ProgressFn | None = None,
     overwrite: bool = False,
     weight_decay: float | None = None,
+    on_step: StepHook | None = None,
 ) -> RunInfo:
     """Train (or reuse) an example run in ``out_dir`` and return its description.
 
@@ -304,6 +308,8 @@ def train_example(
     preset's (AdamW's decoupled decay of the matrices), which makes it another run. A complete
     run with the same preset, seed and corpus is reused as is; an interrupted one is resumed from
     its last checkpoint. A different run in ``out_dir`` is an error unless ``overwrite``.
+    ``on_step(step, model)`` runs at every step trained here (not for a reused run; a resumed
+    run from its last checkpoint on), where that step's checkpoint is saved.
     """
     t0 = time.perf_counter()
     spec = with_weight_decay(get_preset(preset), weight_decay)
@@ -360,7 +366,7 @@ def train_example(
         "versions": {"torch": torch.__version__, "transformers": _transformers_version()},
     }
     _write_json(out_dir / RUN_FILE, record)
-    _train(out_dir, spec, data, seed, key, steps, config, progress)
+    _train(out_dir, spec, data, seed, key, steps, config, progress, on_step)
     record["status"] = "complete"
     _write_json(out_dir / RUN_FILE, record)
     (out_dir / RESUME_FILE).unlink(missing_ok=True)
@@ -389,7 +395,7 @@ def _transformers_version() -> str:
 
 
 def _train(out_dir: Path, spec: Preset, data: Corpus, seed: int, key: str, steps: list[int], config: GPTNeoXConfig,
-           progress: ProgressFn | None) -> None:
+           progress: ProgressFn | None, on_step: StepHook | None = None) -> None:
     from transformers import GPTNeoXForCausalLM
 
     schedule = set(steps)
@@ -412,6 +418,8 @@ def _train(out_dir: Path, spec: Preset, data: Corpus, seed: int, key: str, steps
                 _save_resume(model, optimizer, out_dir, step, key)
                 if progress:
                     progress(TrainProgress(step=step, total=spec.steps, phase="checkpoint", val_loss=metrics["val_loss"]))
+            if on_step is not None:
+                on_step(step, model)
             if step == spec.steps:
                 break
             lr = _lr_at(spec, step)
