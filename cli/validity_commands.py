@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from neuromfa.base.errors import ConfigError, param
 from neuromfa.cli.common import cli_store, err_console
 from neuromfa.cli.output import Format, emit
 
@@ -25,10 +26,13 @@ def validity(
     WeightWatcher's ww_* where stored) with the metric, the partial rho given log_rms, and across runs."""
     from neuromfa.results.validity import validity_table
 
-    if plot is not None:
-        from neuromfa.plots.figure import check_output_dir
+    if plot is not None:  # before the database: a mistyped folder fails first
+        from neuromfa.plots.figure import output_paths
 
-        check_output_dir(plot)  # before the database: a mistyped folder fails first
+        folder = output_paths(plot)[0].parent
+        if not folder.is_dir():
+            raise ConfigError(f"cannot write the figure {output_paths(plot)[0].name}: {folder} is not an existing folder",
+                              f"create the folder first or pass {param('plot')} in an existing one", param="plot")
     with cli_store() as store:
         report = validity_table(store, model, metric, negate=negate)
     emit(report.frame(), fmt, title=f"validity of {', '.join(model)}: Spearman rho with {report.against} over "

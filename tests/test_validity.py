@@ -146,6 +146,8 @@ def test_validity_of_runs_matches_its_tables(runs, db_env, tmp_path):
     assert got["E"]["rho(-val_loss)"] == pytest.approx(rows["E"].spearman, abs=1e-12)
     assert got["E"]["partial_rho(-val_loss|log_rms)"] == pytest.approx(rows["E"].partial_spearman, abs=1e-12)
     assert (tmp_path / "fig.png").stat().st_size > 0 and (tmp_path / "fig.svg").is_file()
+    res = CliRunner().invoke(app, ["validity", "--model", "va", "--plot", str(tmp_path / "no" / "fig")], env=db_env)
+    assert isinstance(res.exception, ConfigError) and "is not an existing folder" in str(res.exception)
 
     # errors: one line each
     with pytest.raises(ConfigError, match="has the metric 'bleu'") as err:
