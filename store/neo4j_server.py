@@ -101,7 +101,6 @@ class LocalNeo4j(LocalServer):
 
     engine_name = "Neo4j"
     label = "local Neo4j server"
-    first_start_note = "the first start builds the launcher and takes up to a few minutes"
 
     def __init__(self, settings: HomeSettings | None = None, *, cache: Path | None = None):
         super().__init__(settings)
@@ -112,6 +111,12 @@ class LocalNeo4j(LocalServer):
         self.database = NEO4J_DATABASE
         self.username = NEO4J_USER
         self.cache = cache or Path(platformdirs.user_cache_dir("neuromfa", appauthor=False))
+
+    @property
+    def first_start_note(self) -> str:  # type: ignore[override]
+        if self._built() is None:
+            return "the first start builds the launcher with Maven: up to a few minutes"
+        return "a start takes up to a minute"
 
     # -- paths -------------------------------------------------------------------------------
     @property
@@ -187,15 +192,21 @@ class LocalNeo4j(LocalServer):
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    def _built(self) -> Path | None:
+        """The built launcher's folder when it is built for the current sources."""
+        target = self.cache / "neo4j-launcher" / source_hash(launcher_source()) / "target"
+        return target if (target / "neuromfa-neo4j.jar").is_file() else None
+
     def launcher(self) -> Path:
         """The built launcher's folder (``neuromfa-neo4j.jar`` and ``lib/``): built with Maven
         on first use, then reused while its sources are unchanged."""
+        built = self._built()
+        if built is not None:
+            return built
         source = launcher_source()
         folder = self.cache / "neo4j-launcher"
         build = folder / source_hash(source)
         done = build / "target" / "neuromfa-neo4j.jar"
-        if done.is_file():
-            return build / "target"
         _require("java", "a Java 17+ JDK")
         mvn = _require("mvn", "Apache Maven 3.8+")
         with self._build_lock(folder):

@@ -150,9 +150,8 @@ def test_help_lists_commands_and_usage_errors_print_normally(local_env: dict[str
 def test_db_commands_with_engine_neo4j(graph_server, local_env: dict[str, str]) -> None:
     """`--engine neo4j` and NEUROMFA_ENGINE=neo4j on the session's local Neo4j (no NEO4J_URI):
     start finds it running, status shows it, a command uses it; stop on a home without one."""
-    env = {k: v for k, v in local_env.items() if k != "NEUROMFA_ENGINE"}
-    env.update(graph_server.env)
-    env.pop("NEUROMFA_ENGINE")
+    env = dict(local_env, NEUROMFA_HOME=str(graph_server.home),
+               NEUROMFA_NEO4J_PORT=str(graph_server.local.bolt_port))
     up = run(["db", "start", "--engine", "neo4j"], env)
     assert up.returncode == 0, up.stderr
     assert "the local Neo4j server is already running" in up.stdout
