@@ -8,11 +8,14 @@ from typing import Optional
 import typer
 
 from neuromfa import api
-from neuromfa.cli.analyze_commands import ModeChoice
+from neuromfa.cli.analyze_commands import BandChoice, ModeChoice, NullChoice
 from neuromfa.cli.common import cli_store
 from neuromfa.cli.console import err_console
 from neuromfa.cli.output import WIDE_HELP, Format, emit
 from neuromfa.results.tables import poor_fit_warning
+
+AID_HELP = "Only the parameter set of this analysis (an aid: `results --all-analyses -f csv` lists them)."
+SET_HELP = "Only the parameter set with this {} (an error lists the sets when several remain)."
 
 # Left out first when a table is wider than the terminal (then from the right).
 RESULTS_DROP_FIRST = ["gid", "edges_used", "nodes_used", "band", "null", "passed_filter", "alpha0_z", "width_z"]
@@ -32,6 +35,10 @@ def results(
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help="Only analyses of this mode. Default: each graph's latest analysis."),
     all_analyses: bool = typer.Option(False, "--all-analyses", "--all", help="One row per stored analysis (every mode and parameter set)."),
     timings: bool = typer.Option(False, "--timings", help="Add seconds spent pulling, computing and writing back."),
+    aid: Optional[str] = typer.Option(None, "--aid", help=AID_HELP),
+    threshold: Optional[float] = typer.Option(None, "--threshold", "-T", help=SET_HELP.format("T")),
+    band: Optional[BandChoice] = typer.Option(None, "--band", help=SET_HELP.format("band")),
+    null: Optional[NullChoice] = typer.Option(None, "--null", help=SET_HELP.format("null model")),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal."),
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
@@ -39,7 +46,8 @@ def results(
     """Analysis results of a model: one row per graph (alpha_0, width, fit quality, counts)."""
     with cli_store() as store:
         df = api.results(model, step, mode=mode.value if mode else None, all_analyses=all_analyses,
-                         timings=timings, store=store)
+                         timings=timings, aid=aid, threshold=threshold, band=band.value if band else None,
+                         null=null.value if null else None, store=store)
     if fmt is Format.table:
         df = df.drop(columns=["aid", "params"], errors="ignore")  # long ids: in json/csv only
     warn_poor_fits(df, "analyses")
@@ -50,13 +58,18 @@ def emergence(
     model: str = typer.Option(..., "--model", "-m", help="Model name."),
     reference_step: Optional[int] = typer.Option(None, "--reference-step", help="t0 of E(t). Default: the earliest analysed step."),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help="Analyses of this mode (needed when a model has several)."),
+    aid: Optional[str] = typer.Option(None, "--aid", help=AID_HELP),
+    threshold: Optional[float] = typer.Option(None, "--threshold", "-T", help=SET_HELP.format("T")),
+    band: Optional[BandChoice] = typer.Option(None, "--band", help=SET_HELP.format("band")),
+    null: Optional[NullChoice] = typer.Option(None, "--null", help=SET_HELP.format("null model")),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal."),
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
 ) -> None:
     """Degree of emergence over training: per step mean/std alpha_0 and width, E, the checkpoint's weight-scale baselines (log_rms, log_norm, log_spectral_norm) and its metrics (e.g. val_loss)."""
     with cli_store() as store:
-        df = api.emergence(model, reference_step, mode=mode.value if mode else None, store=store)
+        df = api.emergence(model, reference_step, mode=mode.value if mode else None, aid=aid, threshold=threshold,
+                           band=band.value if band else None, null=null.value if null else None, store=store)
     warn_poor_fits(df, "steps")
     emit(df, fmt, title=f"emergence of {model}", out=out, wide=wide, drop_first=EMERGENCE_DROP_FIRST)
 

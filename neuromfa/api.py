@@ -33,7 +33,7 @@ from neuromfa.jobs import queue as _jobs
 from neuromfa.jobs.executors import ExecutorName, make_executor
 from neuromfa.jobs.queue import JobInfo
 from neuromfa.jobs.worker import JobOutcome, worker_loop
-from neuromfa.results.compare import ParamFilter, compare_frame
+from neuromfa.results.compare import ParamFilter, choose_params, compare_frame
 from neuromfa.results.tables import checkpoint_metrics, emergence_frame, graphs_of, results_frame
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import Topology
@@ -202,23 +202,42 @@ def _wait_for(store: Store, jids: list[str]) -> Iterator[JobOutcome]:
             time.sleep(WAIT_POLL_S)
 
 
+def _chosen(st: Store, model: str, mode: str | None, aid: str | None, threshold: float | None,
+            band: str | None, null: str | None) -> AnalysisParams | None:
+    """The parameter set ``aid`` / ``threshold`` / ``band`` / ``null`` select (None: none given)."""
+    chosen = ParamFilter(aid=aid, threshold=threshold, band=band, null=null)
+    return choose_params(st, model, chosen, mode) if chosen.model_dump(exclude_none=True) else None
+
+
 def results(model: str, step: int | Sequence[int] | None = None, *, mode: str | None = None,
-            all_analyses: bool = False, timings: bool = False, store: Store | None = None,
-            settings: DatabaseSettings | None = None) -> pd.DataFrame:
+            all_analyses: bool = False, timings: bool = False, aid: str | None = None,
+            threshold: float | None = None, band: str | None = None, null: str | None = None,
+            store: Store | None = None, settings: DatabaseSettings | None = None) -> pd.DataFrame:
     """One row per stored graph of ``model``: gid, step, sample, mode, threshold, alpha0, width,
-    r2_min, nodes_used, edges_used, passed_filter, aid (empty metrics where not analysed)."""
+    r2_min, nodes_used, edges_used, passed_filter, aid (empty metrics where not analysed).
+    ``aid`` or ``threshold`` / ``band`` / ``null``: only the analyses of the one parameter set
+    they select (ConfigError listing the sets when several match)."""
     with _opened(store, settings) as st:
-        return results_frame(st, model, steps=_steps(step), mode=mode, all_analyses=all_analyses, timings=timings)
+        chosen = _chosen(st, model, mode, aid, threshold, band, null)
+        if chosen is None:
+            return results_frame(st, model, steps=_steps(step), mode=mode, all_analyses=all_analyses, timings=timings)
+        df = results_frame(st, model, steps=_steps(step), mode=chosen.mode, all_analyses=True, timings=timings)
+        df = df[df["aid"] == df["gid"].map(chosen.analysis_id)].reset_index(drop=True)
+        return df if all_analyses else df.drop(columns="params")
 
 
 def emergence(model: str, reference_step: int | None = None, *, mode: str | None = None,
-              params: AnalysisParams | None = None, store: Store | None = None,
+              params: AnalysisParams | None = None, aid: str | None = None, threshold: float | None = None,
+              band: str | None = None, null: str | None = None, store: Store | None = None,
               settings: DatabaseSettings | None = None) -> pd.DataFrame:
     """One row per step: n_samples, n_passed, alpha0/width mean and std, E, E_mean, E_std,
     n_paired, the null columns (E_null, E_struct, alpha0_null, width_null, their mean null
     stds, alpha0_z, width_z; empty without a null model), and the checkpoint's scalar metrics
-    (e.g. val_loss). Each graph's current analysis, or with ``params`` that parameter set's."""
+    (e.g. val_loss). Each graph's current analysis, or with ``params`` that parameter set's; ``aid`` or
+    ``threshold`` / ``band`` / ``null`` select one set as in ``results``."""
     with _opened(store, settings) as st:
+        if params is None:
+            params = _chosen(st, model, mode, aid, threshold, band, null)
         return emergence_frame(st, model, reference_step=reference_step, mode=mode, params=params)
 
 

@@ -146,3 +146,19 @@ def compare_frame(store: NamedStore, models: Sequence[str], *, step: int | None 
                             "diff_pooled_std": None if m == models[0] or not pooled > 0 else diff / pooled,
                             "params": describe(p)})
     return pd.DataFrame(out, columns=COLUMNS)
+
+
+def choose_params(store: NamedStore, model: str, chosen: ParamFilter, mode: str | None = None) -> AnalysisParams:
+    """The one parameter set of ``model``'s analyses (in ``mode`` when given) that ``chosen``
+    selects; ConfigError listing the coexisting sets (or modes) when several remain."""
+    rows = [r for r in AnalysisRepository(store).results(model) if r.aid is not None
+            and (mode is None or r.mode == mode)]
+    if not rows:
+        raise AnalysisError(f"model {model!r} has no analysis{f' in {mode} mode' if mode else ''} yet",
+                            f"analyse it first ({action('analyze', model=model)})")
+    sets = _choose_sets({model: rows}, chosen)
+    if len(sets) > 1:
+        listing = "; ".join(f"{m}: {describe(p)}" for m, p in sets.items())
+        raise ConfigError(f"model {model!r} has matching analyses in several modes ({listing})",
+                          f"choose one with {param('mode')}", param="mode")
+    return next(iter(sets.values()))

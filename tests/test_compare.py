@@ -61,6 +61,19 @@ def test_compare_two_models(store, db_env):
     assert len(stored) == 2
     assert nulls.loc[("alpha0_excess", "b"), "mean"] == pytest.approx(np.mean([r["excess"] for r in stored]), abs=1e-12)
 
+    # the same filters choose a parameter set in results and emergence
+    res = api.results("a", threshold=50, store=store)
+    assert len(res) == 2 and set(res["aid"]) == {T50.analysis_id(g) for g in res["gid"]}
+    with pytest.raises(ConfigError, match="several parameter sets coexist .*T=150, band absolute, null shuffle x 2.* [|] T=150, band absolute, min_mass 3"):
+        api.emergence("a", threshold=150, store=store)
+    em = api.emergence("a", threshold=150, null="none", store=store)
+    assert em.loc[0, "alpha0_mean"] == pytest.approx(np.mean([analyze_snin(snins[("a", s)], T150).spectrum.alpha0
+                                                              for s in (0, 1)]), abs=1e-12)
+    assert api.emergence("a", aid=T50.analysis_id(res.loc[0, "gid"]), store=store).loc[0, "alpha0_mean"] == \
+        pytest.approx(a0["a"].mean(), abs=1e-12)
+    shown = CliRunner(env=db_env).invoke(app, ["results", "-m", "a", "-T", "50", "-f", "csv"])
+    assert shown.exit_code == 0 and shown.output.count("\n") == 3 and ",50.0," in shown.output, shown.output
+
     out = CliRunner(env=db_env).invoke(app, ["compare", "a", "b", "-T", "50"])
     assert out.exit_code == 0, out.output
     assert "one-hop: T=50, band absolute" in out.output and "diff / pooled std" in out.output
