@@ -7,8 +7,10 @@ from typing import Optional
 
 import typer
 
-from neuromfa.cli.analyze_commands import ModeChoice
+from neuromfa.cli.analyze_commands import BandChoice, ModeChoice, NullChoice
 from neuromfa.cli.common import cli_store, err_console
+from neuromfa.cli.results_commands import AID_HELP, SET_HELP
+from neuromfa.results.compare import selected_params
 
 plot_app = typer.Typer(help="Draw figures of stored analyses (PNG and SVG).", no_args_is_help=True)
 
@@ -23,6 +25,12 @@ def _check_out(out: Path) -> None:
     check_output_dir(out)
 
 
+def _selected(store, model: str, mode, aid, threshold, band, null):
+    """The parameter set the selectors choose (None: each graph's current analysis)."""
+    return selected_params(store, model, mode.value if mode else None, aid=aid, threshold=threshold,
+                           band=band.value if band else None, null=null.value if null else None)
+
+
 def _done(summary) -> None:
     err_console.print("wrote " + ", ".join(str(p) for p in summary.paths))
 
@@ -32,6 +40,10 @@ def spectrum(
     model: str = typer.Option(..., "--model", "-m"),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help=MODE_HELP),
+    aid: Optional[str] = typer.Option(None, "--aid", help=AID_HELP),
+    threshold: Optional[float] = typer.Option(None, "--threshold", "-T", help=SET_HELP.format("T")),
+    band: Optional[BandChoice] = typer.Option(None, "--band", help=SET_HELP.format("band")),
+    null: Optional[NullChoice] = typer.Option(None, "--null", help=SET_HELP.format("null model")),
 ) -> None:
     """f(alpha) spectra over training: one curve per step, band over samples."""
     from neuromfa.plots.data import spectra_frame
@@ -39,7 +51,8 @@ def spectrum(
 
     _check_out(out)
     with cli_store() as store:
-        df = spectra_frame(store, model, mode.value if mode else None)
+        df = spectra_frame(store, model, mode.value if mode else None,
+                           _selected(store, model, mode, aid, threshold, band, null))
     _done(plot_spectra(df, out))
 
 
@@ -48,6 +61,10 @@ def emergence(
     model: str = typer.Option(..., "--model", "-m"),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help=MODE_HELP),
+    aid: Optional[str] = typer.Option(None, "--aid", help=AID_HELP),
+    threshold: Optional[float] = typer.Option(None, "--threshold", "-T", help=SET_HELP.format("T")),
+    band: Optional[BandChoice] = typer.Option(None, "--band", help=SET_HELP.format("band")),
+    null: Optional[NullChoice] = typer.Option(None, "--null", help=SET_HELP.format("null model")),
     metric: Optional[str] = typer.Option(None, "--metric", help="Checkpoint metric on the second axis (default val_loss if stored)."),
     reference_step: Optional[int] = typer.Option(None, "--reference-step", help="t0 of E (default the earliest step)."),
 ) -> None:
@@ -57,7 +74,8 @@ def emergence(
 
     _check_out(out)
     with cli_store() as store:
-        table, metrics = emergence_and_metrics(store, model, mode.value if mode else None, reference_step)
+        table, metrics = emergence_and_metrics(store, model, mode.value if mode else None, reference_step,
+                                               _selected(store, model, mode, aid, threshold, band, null))
     _done(plot_emergence(table, out, metric=metric, metrics_df=metrics if len(metrics) else None))
 
 
@@ -66,6 +84,10 @@ def nfd(
     model: str = typer.Option(..., "--model", "-m"),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help=MODE_HELP),
+    aid: Optional[str] = typer.Option(None, "--aid", help=AID_HELP),
+    threshold: Optional[float] = typer.Option(None, "--threshold", "-T", help=SET_HELP.format("T")),
+    band: Optional[BandChoice] = typer.Option(None, "--band", help=SET_HELP.format("band")),
+    null: Optional[NullChoice] = typer.Option(None, "--null", help=SET_HELP.format("null model")),
     step: Optional[int] = typer.Option(None, "--step", help="Checkpoint step (default the last analysed)."),
 ) -> None:
     """Node fractal dimension distribution per layer kind."""
@@ -74,7 +96,8 @@ def nfd(
 
     _check_out(out)
     with cli_store() as store:
-        df = nfd_frame(store, model, mode.value if mode else None, step)
+        df = nfd_frame(store, model, mode.value if mode else None, step,
+                       _selected(store, model, mode, aid, threshold, band, null))
     _done(plot_nfd(df, out))
 
 

@@ -162,3 +162,11 @@ def choose_params(store: NamedStore, model: str, chosen: ParamFilter, mode: str 
         raise ConfigError(f"model {model!r} has matching analyses in several modes ({listing})",
                           f"choose one with {param('mode')}", param="mode")
     return next(iter(sets.values()))
+
+
+def selected_params(store: NamedStore, model: str, mode: str | None = None, *, aid: str | None = None,
+                    threshold: float | None = None, band: str | None = None,
+                    null: str | None = None) -> AnalysisParams | None:
+    """``choose_params`` for the given selectors; None when none is given (each graph's current analysis)."""
+    chosen = ParamFilter(aid=aid, threshold=threshold, band=band, null=null)
+    return choose_params(store, model, chosen, mode) if chosen.model_dump(exclude_none=True) else None

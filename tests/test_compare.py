@@ -16,6 +16,7 @@ from neuromfa.analysis.engine import analyze_snin
 from neuromfa.base.errors import ConfigError
 from neuromfa.cli.main import app
 from neuromfa.ingest.build import snin_for_checkpoint
+from neuromfa.plots.data import spectra_frame
 from neuromfa.results.compare import pooled_std
 from neuromfa.schema.params import AnalysisParams
 
@@ -30,7 +31,7 @@ def test_pooled_std():
     assert math.isnan(pooled_std([0.0, 0.0], [1, 1]))
 
 
-def test_compare_two_models(store, db_env):
+def test_compare_two_models(store, db_env, tmp_path):
     """a: the fixture's samples 0 and 1; b: the same with learned weights x 1.5 (another spectrum)."""
     snins = {("a", s): snin_for_checkpoint(FIXTURE, sample=s, k=K) for s in (0, 1)}
     for s in (0, 1):
@@ -73,6 +74,11 @@ def test_compare_two_models(store, db_env):
         pytest.approx(a0["a"].mean(), abs=1e-12)
     shown = CliRunner(env=db_env).invoke(app, ["results", "-m", "a", "-T", "50", "-f", "csv"])
     assert shown.exit_code == 0 and shown.output.count("\n") == 3 and ",50.0," in shown.output, shown.output
+
+    spectra = spectra_frame(store, "a", params=T50)
+    assert [list(a) for a in spectra["alpha"]] == [list(analyze_snin(snins[("a", s)], T50).spectrum.alpha) for s in (0, 1)]
+    drawn = CliRunner(env=db_env).invoke(app, ["plot", "spectrum", "-m", "a", "-T", "50", "--out", str(tmp_path / "s")])
+    assert drawn.exit_code == 0 and (tmp_path / "s.png").exists(), drawn.output
 
     out = CliRunner(env=db_env).invoke(app, ["compare", "a", "b", "-T", "50"])
     assert out.exit_code == 0, out.output
