@@ -44,8 +44,7 @@ def delete_graph(gid: str = typer.Argument(..., help="Graph id (`neuromfa graphs
 @delete_app.command("analysis")
 def delete_analysis(aid: str = typer.Argument(..., help="Analysis id (`neuromfa results -m MODEL --all -f csv` lists them)."),
                     yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP)) -> None:
-    """One analysis: its per-neuron MEASURED edges and its jobs; the graph's headline moves to
-    its newest remaining analysis."""
+    """One analysis: its MEASURED edges and jobs (the graph's headline moves to its newest other analysis)."""
     _delete("analysis", aid, yes)
 
 
