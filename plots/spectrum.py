@@ -55,6 +55,8 @@ def spectrum_figure(df: pd.DataFrame) -> tuple[Figure, SpectrumSummary]:
     if data.empty:
         raise ConfigError("spectrum plot: no spectrum with finite values to plot")
     steps = sorted(int(s) for s in data["step"].unique())
+    if len(steps) == 1:  # one checkpoint: no training axis, no colour bar around one step
+        return _single_step_figure(data, steps[0], skipped)
     norm = SymLogNorm(linthresh=1.0, vmin=0.0, vmax=max(max(steps), 1), base=10)
     mappable = ScalarMappable(norm=norm, cmap=CMAP)
     samples: dict[int, int] = {}
@@ -83,6 +85,75 @@ def spectrum_figure(df: pd.DataFrame) -> tuple[Figure, SpectrumSummary]:
         ax.legend(handles=handles, loc="best")
     summary = SpectrumSummary(curves=len(curves), steps=steps, samples=samples, skipped_rows=skipped)
     return fig, summary
+
+
+def _mean_curve(ax, group: pd.DataFrame, step: int, colour, label: str) -> tuple[Line2D, int]:
+    """Mean f(alpha) over the samples with a +-1 std band; returns the line and the sample count."""
+    alpha, f = _step_arrays(group, step)
+    mean_alpha, mean_f, std_f = alpha.mean(axis=0), f.mean(axis=0), f.std(axis=0)
+    ax.fill_between(mean_alpha, mean_f - std_f, mean_f + std_f, color=colour, alpha=0.15, linewidth=0)
+    (line,) = ax.plot(mean_alpha, mean_f, color=colour, linewidth=1.5, label=label)
+    return line, len(alpha)
+
+
+def _labels(ax, title: str, handles: list[Artist]) -> None:
+    ax.set_xlabel("α, Lipschitz–Hölder exponent (dimensionless)")
+    ax.set_ylabel("f(α), multifractal spectrum (dimensionless)")
+    ax.set_title(title)
+    handles.append(Patch(color="grey", alpha=0.3, label="±1 std of f over samples"))
+    ax.legend(handles=handles, loc="best")
+
+
+def _single_step_figure(data: pd.DataFrame, step: int, skipped: int) -> tuple[Figure, SpectrumSummary]:
+    with style():
+        fig = new_figure(7.0, 4.8)
+        ax = fig.add_subplot()
+        line, n = _mean_curve(ax, data, step, "C0", f"step {step}: mean over samples")
+        _labels(ax, f"f(α) spectrum at step {step} ({n} samples)", [line])
+    return fig, SpectrumSummary(curves=1, steps=[step], samples={step: n}, skipped_rows=skipped)
+
+
+class ModelsSpectrumSummary(PlotSummary):
+    models: list[str]
+    steps: dict[str, int]  # model -> the step drawn
+    samples: dict[str, int]
+    skipped_rows: int = 0
+
+
+def models_spectrum_figure(frames: dict[str, pd.DataFrame]) -> tuple[Figure, ModelsSpectrumSummary]:
+    """Overlaid spectra of several models, one curve each: its last step's mean over samples with
+    a +-1 std band. ``frames``: model -> a spectra frame (step, sample, alpha, f)."""
+    if not frames:
+        raise ConfigError("spectrum plot: no model to draw")
+    steps: dict[str, int] = {}
+    samples: dict[str, int] = {}
+    skipped = 0
+    handles: list[Artist] = []
+    with style():
+        fig = new_figure(7.0, 4.8)
+        ax = fig.add_subplot()
+        for i, (model, df) in enumerate(frames.items()):
+            require_columns(df, COLUMNS, "spectrum plot")
+            finite = df.apply(lambda r: len(r["alpha"]) > 0
+                              and bool(np.all(np.isfinite(np.asarray(r["alpha"], dtype=float))))
+                              and bool(np.all(np.isfinite(np.asarray(r["f"], dtype=float)))), axis=1)
+            data = df[finite]
+            if data.empty:
+                raise ConfigError(f"spectrum plot: model {model!r} has no spectrum with finite values")
+            last = int(data["step"].max())
+            mine = data[data["step"] == last]
+            skipped += int((~finite[df["step"] == last]).sum())
+            line, n = _mean_curve(ax, mine, last, f"C{i % 10}", f"{model} (step {last}, {len(mine)} samples)")
+            steps[model], samples[model] = last, n
+            handles.append(line)
+        _labels(ax, f"f(α) spectra of {len(frames)} models (each at its last step)", handles)
+    return fig, ModelsSpectrumSummary(models=list(frames), steps=steps, samples=samples, skipped_rows=skipped)
+
+
+def plot_model_spectra(frames: dict[str, pd.DataFrame], out_path: str | Path) -> ModelsSpectrumSummary:
+    """Write the overlaid spectra of several models as ``out_path`` .png and .svg."""
+    fig, summary = models_spectrum_figure(frames)
+    return summary.model_copy(update={"paths": save(fig, out_path)})
 
 
 def plot_spectra(df: pd.DataFrame, out_path: str | Path) -> SpectrumSummary:

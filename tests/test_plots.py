@@ -18,7 +18,7 @@ from neuromfa.base.errors import ConfigError
 from neuromfa.plots.emergence import emergence_figure, plot_emergence
 from neuromfa.plots.figure import output_paths
 from neuromfa.plots.nfd import nfd_figure, plot_nfd
-from neuromfa.plots.spectrum import plot_spectra, spectrum_figure
+from neuromfa.plots.spectrum import models_spectrum_figure, plot_model_spectra, plot_spectra, spectrum_figure
 from neuromfa.schema.layers import KINDS
 
 STEPS = [0, 1, 2, 4, 8, 64, 512, 1000]
@@ -99,6 +99,34 @@ def test_spectrum_one_curve_per_step_with_band_and_colorbar():
     assert "α" in ax.get_xlabel() and "f(α)" in ax.get_ylabel()
     assert "training step" in cbar_ax.get_ylabel()
     assert _legend_texts(ax) == ["step 0", "step 1000", "±1 std of f over samples", "curve: mean over samples"]
+
+
+def test_spectrum_of_one_checkpoint_has_no_colour_bar():
+    df = _spectra(steps=[7], samples=3)
+    fig, drawn = spectrum_figure(df)
+    assert drawn.steps == [7] and drawn.curves == 1 and drawn.samples == {7: 3}
+    assert len(fig.axes) == 1  # no colour bar axis around a single step
+    ax = fig.axes[0]
+    assert "step 7" in ax.get_title() and "over training" not in ax.get_title()
+    alpha = np.asarray(df["alpha"].tolist())
+    assert np.allclose(ax.get_lines()[0].get_xdata(), alpha.mean(axis=0))
+
+
+def test_models_spectra_overlay_one_curve_per_model_at_its_last_step(tmp_path):
+    frames = {"a": _spectra(steps=[0, 10], samples=3, seed=1), "b": _spectra(steps=[0, 1, 2, 4], samples=2, seed=2)}
+    fig, drawn = models_spectrum_figure(frames)
+    assert drawn.models == ["a", "b"] and drawn.steps == {"a": 10, "b": 4} and drawn.samples == {"a": 3, "b": 2}
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1 and len(ax.get_lines()) == 2
+    for line, df in zip(ax.get_lines(), frames.values()):
+        last = df[df["step"] == df["step"].max()]
+        assert np.allclose(line.get_ydata(), np.asarray(last["f"].tolist()).mean(axis=0))
+    assert _legend_texts(ax)[:2] == ["a (step 10, 3 samples)", "b (step 4, 2 samples)"]
+    assert len({tuple(line.get_color()) if not isinstance(line.get_color(), str) else line.get_color()
+                for line in ax.get_lines()}) == 2
+    _check_files(plot_model_spectra(frames, tmp_path / "two"), tmp_path)
+    with pytest.raises(ConfigError, match="no model"):
+        models_spectrum_figure({})
 
 
 def test_spectrum_skips_non_finite_rows_and_checks_lengths():
