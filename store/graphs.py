@@ -130,7 +130,10 @@ class GraphRepository:
                 on_edges(hi - lo)
 
     def pull(self, gid: str) -> SNIN:
-        """The SNIN stored under ``gid``, nodes in stored order."""
+        """The SNIN stored under ``gid``, in a canonical order: nodes by (layer, kind, block,
+        index, part), synapses by (source, target). Servers return rows in orders of their own
+        (ArcadeDB and Neo4j differ); a null model's seeded draws depend on the order, so the
+        same stored graph must pull the same SNIN from any server."""
         graph = self.get(gid)
         nodes = self.store.read_named("pull_nodes", gid=gid)[0]
         edges = self.store.read_named("pull_edges", gid=gid)[0]
@@ -145,9 +148,17 @@ class GraphRepository:
                 "re-ingest it after deleting the graph",
             )
         parts = np.asarray(nodes["part"], dtype=object)
+        kinds = np.asarray(nodes["kind"], dtype=object)
+        layer, block, index = (np.asarray(nodes[c]) for c in ("layer", "block", "index"))
+        order = np.lexsort((parts.astype(str), index, block, kinds.astype(str), layer))
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        src, dst, w = rank[src], rank[dst], np.asarray(edges["w"], dtype=np.float64)
+        by_edge = np.lexsort((dst, src))
+        parts = parts[order]
         return SNIN.from_columns(
-            layer=nodes["layer"], kind=np.asarray(nodes["kind"], dtype=object), block=nodes["block"],
-            index=nodes["index"], src=src, dst=dst, w=edges["w"], gid=gid, meta=graph.model_dump(),
+            layer=layer[order], kind=kinds[order], block=block[order], index=index[order],
+            src=src[by_edge], dst=dst[by_edge], w=w[by_edge], gid=gid, meta=graph.model_dump(),
             part=parts if parts.astype(bool).any() else None,  # None: stored before parts were
             topology=graph.topology,  # which kind pairs are structural (residual edges: faithful)
         )

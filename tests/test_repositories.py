@@ -208,6 +208,22 @@ def test_graph_pull_builds_the_snin_in_stored_order():
     assert snin.index.tolist() == [5, 7, 9] and snin.meta["k"] == 2
 
 
+def test_graph_pull_order_is_the_graphs_not_the_servers():
+    """The same stored rows in another order (another server's) pull the same SNIN."""
+    nodes = {"ids": ["e0", "e1", "e2"], "layer": [0, 1, 1], "kind": ["input", "qkv", "qkv"],
+             "block": [0, 0, 0], "index": [5, 7, 9], "part": ["", "q", "k"]}
+    edges = {"src": ["e1", "e0", "e0"], "dst": ["e2", "e2", "e1"], "w": [2.0, -0.25, 0.5]}
+    pulled = []
+    for node_order, edge_order in (([0, 1, 2], [0, 1, 2]), ([2, 0, 1], [1, 2, 0])):
+        rec = RecordingStore().queue("get_graph", [GRAPH_ROW])
+        rec.queue("pull_nodes", [{k: [v[i] for i in node_order] for k, v in nodes.items()}])
+        rec.queue("pull_edges", [{k: [v[i] for i in edge_order] for k, v in edges.items()}])
+        pulled.append(GraphRepository(rec).pull(GRAPH_ROW["gid"]))
+    for column in ("layer", "kind", "block", "index", "part", "src", "dst", "w", "structural"):
+        assert getattr(pulled[0], column).tolist() == getattr(pulled[1], column).tolist(), column
+    assert pulled[0].src.tolist() == [0, 0, 1] and pulled[0].dst.tolist() == [1, 2, 2]
+
+
 def test_graph_pull_refuses_an_inconsistent_graph():
     rec = RecordingStore().queue("get_graph", [GRAPH_ROW])
     rec.queue("pull_nodes", [{"ids": ["e0", "e1"], "layer": [0, 1], "kind": ["input", "qkv"],

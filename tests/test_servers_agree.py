@@ -22,7 +22,8 @@ from neuromfa.store.graphs import GraphRepository
 MODEL = "agree"
 STEPS = {0: 4101, 100: 4102}  # step -> seed of a tiny llama no other test builds
 SAMPLES, K = 2, 8
-PARAMS = AnalysisParams(mode="one-hop")
+# with a null model: its seeded draws follow the pulled graph's order, which must not be the server's
+PARAMS = AnalysisParams(mode="one-hop", null="shuffle", null_samples=2)
 _TABLES: dict[str, dict[str, pd.DataFrame]] = {}  # server -> its tables, for the next server
 
 
