@@ -23,6 +23,7 @@ from neuromfa.experiments.rescale import rescale_attention
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.readers import load_config
 from neuromfa.schema.params import AnalysisParams
+from neuromfa.training.train_example import _quiet_transformers
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -81,7 +82,12 @@ def _means(path: Path, params: AnalysisParams, samples: int, k: int) -> tuple[fl
 def reparam(path: str | Path, *, factors: Sequence[float] = FACTORS, samples: int = 3, k: int = 32,
             modes: Sequence[str] = MODES, bands: Sequence[str] = BANDS) -> list[ReparamRow]:
     """One row per (factor, mode, band) for the checkpoint folder ``path``."""
-    path = Path(path)
+    with _quiet_transformers():  # its loading and saving bars would interleave with the caller's output
+        return _reparam(Path(path), factors, samples, k, modes, bands)
+
+
+def _reparam(path: Path, factors: Sequence[float], samples: int, k: int, modes: Sequence[str],
+             bands: Sequence[str]) -> list[ReparamRow]:
     model = load_model(path)
     reference = outputs(model)
     params = {(m, b): AnalysisParams(mode=m, band=b) for m in modes for b in bands}

@@ -1,5 +1,6 @@
-"""`neuromfa experiment decay`: runs that differ in weight decay differ in weight scale; the
-command trains them in parallel processes, stores one model per run and prints its tables."""
+"""`neuromfa experiment decay`: runs that differ in weight decay differ in weight scale; they
+train in parallel processes as they would one by one; the command stores one model per run
+and prints its tables."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 from neuromfa.base.errors import ConfigError
 from neuromfa.cli.main import app, main
+from neuromfa.experiments.decay import _train_all
 from neuromfa.training.presets import PRESETS
 from neuromfa.training.train_example import train_example, with_weight_decay
 
@@ -46,10 +48,20 @@ def test_runs_with_more_weight_decay_end_with_smaller_weights(tmp_path):
     assert b < 0.8 * a, (start, a, b)
 
 
-def test_the_command_trains_in_parallel_and_prints_every_table(store, db_env, tmp_path, monkeypatch):
+def test_runs_train_in_parallel_processes_as_they_would_one_by_one(tmp_path):
+    runs = _train_all(tmp_path, SHORT, [(0.0, 0), (20.0, 1)], workers=2, on_run=None)
+    assert [(r.weight_decay, r.seed, r.out_dir.name) for r in runs] == [(0.0, 0, "minimal-short-wd0-seed0"),
+                                                                         (20.0, 1, "minimal-short-wd20-seed1")]
+    alone = train_example(tmp_path / "alone", preset=SHORT, seed=1, weight_decay=20.0)
+    assert load_file(str(alone.checkpoint_dir(8) / "model.safetensors")).keys() == load_file(
+        str(runs[1].out_dir / "step8" / "model.safetensors")).keys()
+    assert block_rms(alone.checkpoint_dir(8)) == block_rms(runs[1].out_dir / "step8")  # deterministic in any process
+
+
+def test_the_command_stores_a_model_per_run_and_prints_every_table(store, db_env, tmp_path, monkeypatch):
     monkeypatch.setitem(PRESETS, SHORT.name, SHORT)
     args = ["experiment", "decay", "--preset", SHORT.name, "--out-dir", str(tmp_path / "out"), "--decays", "0,1,20",
-            "--seeds", "0", "--step", "0", "--step", "8", "--samples", "1", "-k", "8", "--workers", "2"]
+            "--seeds", "0", "--step", "0", "--step", "8", "--samples", "1", "-k", "8", "--workers", "1"]
     res = CliRunner(env=db_env).invoke(app, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
     for name in ("paths (layered mode, absolute band)", "one-hop (one-hop mode, absolute band)",
