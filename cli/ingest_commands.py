@@ -13,6 +13,8 @@ from neuromfa.base.limits import MAX_K, MAX_SAMPLES
 from neuromfa.cli.common import cli_store, err_console
 from neuromfa.cli.output import WIDE_HELP, Format, emit
 from neuromfa.ingest.pipeline import IngestReport, check_ingest, ingest_path
+from neuromfa.ingest.scope import make_scope
+from neuromfa.schema.layers import KINDS
 from neuromfa.schema.records import TOPOLOGIES
 from neuromfa.store.graphs import GraphRepository
 
@@ -38,9 +40,14 @@ def ingest(
                                    "baselines (log_rms, log_norm, log_spectral_norm; every matrix read whole)."),
     peers: bool = typer.Option(False, "--peers", help="Also store WeightWatcher's alpha, alpha_weighted and log_norm "
                                "(needs the peers extra: pip install 'neuromfa[peers]')."),
+    blocks: Optional[str] = typer.Option(None, "--blocks", help="Only these blocks, e.g. 0-5 or 3 (and the stream "
+                                         "the last one writes into). Part of the graph id; one per model name."),
+    kinds: Optional[str] = typer.Option(None, "--kinds", help=f"Only these layer kinds, comma-separated, of: "
+                                        f"{', '.join(KINDS)}. Edges to a dropped kind are dropped."),
 ) -> None:
     """Sample neuron interaction networks from a model or a training run and store them."""
     check_ingest(name, samples, neurons, seed_base, topology.value)  # before the server is started
+    scope = make_scope(blocks, kinds)
     if peers:
         from neuromfa.ingest.peers import check_peers
 
@@ -57,7 +64,7 @@ def ingest(
 
         report = ingest_path(
             store, path, name=name, step=step, samples=samples, k=neurons, seed_base=seed_base,
-            topology=topology.value, baselines=baselines, peers=peers, on_checkpoints=on_checkpoints,
+            topology=topology.value, baselines=baselines, peers=peers, scope=scope, on_checkpoints=on_checkpoints,
             on_graph=lambda gid, written: progress.advance(graphs),
             on_edges=lambda n: progress.advance(edges, n),
         )

@@ -26,6 +26,7 @@ from neuromfa.ingest.checkpoints import CheckpointRef, discover_checkpoints
 from neuromfa.ingest.peers import check_peers, peer_metrics
 from neuromfa.ingest.readers import open_model
 from neuromfa.ingest.sampler import check_k, draws_for_sample
+from neuromfa.ingest.scope import LayerScope, scope_of_gid
 from neuromfa.schema.records import (
     CheckpointBaselines,
     CheckpointRecord,
@@ -94,7 +95,8 @@ def check_ingest(name: str, samples: int | Sequence[int], k: int, seed_base: int
     return picked
 
 
-def check_sampling(store: NamedStore, name: str, k: int, seed_base: int, topology: Topology = "reference") -> None:
+def check_sampling(store: NamedStore, name: str, k: int, seed_base: int, topology: Topology = "reference",
+                   scope: LayerScope | None = None) -> None:
     """One k, one seed base and one topology per model name: the analyses and tables of a model
     compare the same neurons, wired the same way, across checkpoints, and a graph's gid does not
     hold its seed base. (Both topologies of a checkpoint go under two names.)"""
@@ -107,6 +109,14 @@ def check_sampling(store: NamedStore, name: str, k: int, seed_base: int, topolog
                 f"model {name!r} is stored with {param(what)} {', '.join(map(str, sorted(stored)))}, not {value}",
                 f"ingest with {param(what, stored[0])}, or under another {param('name')}", param=what,
             )
+    # one block / kind restriction per model name too: a model's tables never mix sub-networks
+    want = (scope or LayerScope()).suffix
+    scopes = sorted({scope_of_gid(g.gid) for g in GraphRepository(store).list_graphs(name)})
+    if scopes and scopes != [want]:
+        shown = ", ".join(s or "(all layers)" for s in scopes)
+        raise ConfigError(f"model {name!r} is stored with layer restriction {shown}, not {want or '(all layers)'}",
+                          f"ingest with the same {param('blocks')} / {param('kinds')}, or under another "
+                          f"{param('name')}", param="blocks")
 
 
 def ingest_path(
@@ -124,6 +134,7 @@ def ingest_path(
     topology: Topology = "reference",
     baselines: bool = True,
     peers: bool = False,
+    scope: LayerScope | None = None,
 ) -> IngestReport:
     """Store SNINs for every checkpoint under ``path`` and every sample.
 
@@ -132,7 +143,9 @@ def ingest_path(
     ``topology``: how the graphs are wired (ingest/build.py), one per model name.
     ``baselines``: store the weight-scale baselines on each Checkpoint lacking them;
     ``peers``: also WeightWatcher's metrics (needs the ``peers`` extra).
+    ``scope``: only some blocks / layer kinds (ingest/scope.py; part of the graph id).
     """
+    scope = scope or LayerScope()
     picked = check_ingest(name, samples, k, seed_base, topology)
     if peers:
         check_peers()
@@ -154,11 +167,12 @@ def ingest_path(
             model = ModelRecord(name=name, arch=facts.arch, hidden=facts.hidden, blocks=facts.blocks,
                                 params=facts.params, source=str(Path(path).resolve()))
             check_k(facts.sizes, k)
+            scope.check_model(facts.blocks)
             # read-only: the Model is created by its first graph's transaction, so a failure
             # anywhere before (NaN weights, k too large) leaves no Model holding the name
             models.check_shape(model)  # before skipping anything: a name clash is an error
             if ref is refs[0]:
-                check_sampling(store, name, k, seed_base, topology)
+                check_sampling(store, name, k, seed_base, topology, scope)
             checkpoint = CheckpointRecord(model=name, step=ref.step, metrics=json.dumps(ref.metrics),
                                           source=str(ref.path.resolve()))
             # computed before the graphs are written: a NaN anywhere in a matrix fails the
@@ -175,7 +189,7 @@ def ingest_path(
             t_base += t1 - t0
             t_peers += time.perf_counter() - t1
             for s in picked:
-                gid = graph_id(name, ref.step, s, k, topology)
+                gid = graph_id(name, ref.step, s, k, topology) + scope.suffix
                 if graphs.exists(gid):
                     present += 1
                     if on_graph:
@@ -183,7 +197,8 @@ def ingest_path(
                     continue
                 t0 = time.perf_counter()
                 draws = draws_for_sample(facts.sizes, facts.blocks, sample=s, k=k, seed_base=seed_base)
-                snin = build_snin(source, adapter, draws, gid=gid, topology=topology)
+                # the full sample, then its restriction: the same neurons as the full graph's
+                snin = scope.apply(build_snin(source, adapter, draws, gid=gid, topology=topology))
                 t1 = time.perf_counter()
                 graph = GraphRecord(gid=gid, model=name, step=ref.step, sample=s, seed=seed_base + s, k=k,
                                     topology=topology, nodes=snin.n_nodes, edges=snin.n_edges)
