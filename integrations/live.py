@@ -189,7 +189,11 @@ class LiveAnalyzer:
         scale = checkpoint_baselines(source, adapter)
         repo = AnalysisRepository(self.store)
         for a in analysed:
-            graphs.write(checkpoint, a.graph, a.snin, model=model)  # False: stored before, kept as it is
+            # a graph stored before holds other weights (an earlier run under this name): refused,
+            # so an analysis never describes weights its graph does not hold
+            if not graphs.write(checkpoint, a.graph, a.snin, model=model):
+                raise ConfigError(f"model {self.name!r} already has graph {a.graph.gid!r} stored",
+                                  f"write this run under another {param('name')}, or delete that model first")
             repo.write_back(a.record, measured_rows(a.snin, a.graph.gid, a.output))
         models.set_baselines(self.name, step, scale)
 

@@ -5,7 +5,17 @@ example logs the values where a reporting callback sees them."""
 
 from __future__ import annotations
 
+import bisect
+import csv
+import difflib
+import fractions
+import heapq
 import importlib.util
+import json
+import shutil
+import statistics
+import string
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -21,24 +31,28 @@ from neuromfa.training.train_example import train_example
 
 K = 8
 EXAMPLE = Path(__file__).parents[1] / "examples" / "trainer_callback.py"
-SPEC = Preset(name="live-test", blocks=2, hidden=16, heads=2, context=16, batch=4, steps=8, lr=3e-3, warmup=2,
-              weight_decay=0.01, grad_clip=1.0, log_until=8, every=4, val_batches=1, train_bytes=60_000,
-              val_bytes=6_000, threads=1)  # checkpoints at 0, 1, 2, 4, 8
+SPEC = Preset(name="live-test", blocks=2, hidden=16, heads=2, context=16, batch=4, steps=4, lr=3e-3, warmup=1,
+              weight_decay=0.01, grad_clip=1.0, log_until=4, every=4, val_batches=1, train_bytes=60_000,
+              val_bytes=6_000, threads=1)  # checkpoints at 0, 1, 2, 4
 
 
 def test_hook_equals_ingest_and_analyze_of_the_checkpoints(store, graph_server, tmp_path):
-    hook = LiveMFA(4, name="live-run", samples=2, k=K, min_mass=3)
-    writer = LiveMFA(4, name="live-db", samples=2, k=K, min_mass=3, store=store)  # the same, into the database
+    hook = LiveMFA(2, name="live-run", samples=2, k=K, min_mass=3)
+    writer = LiveMFA(2, name="live-db", samples=2, k=K, min_mass=3, store=store)  # the same, into the database
 
     def both(step, model):
         hook(step, model)
         writer(step, model)
 
-    run = train_example(tmp_path / "run", preset=SPEC, on_step=both)
-    assert [m.step for m in hook.history] == [0, 4, 8] and hook.history[0].E == 0.0
+    corpus = tmp_path / "corpus"  # ten real text files: reading the whole standard library costs seconds
+    corpus.mkdir()
+    for module in (json, csv, shutil, textwrap, string, difflib, heapq, bisect, fractions, statistics):
+        shutil.copy(module.__file__, corpus)
+    run = train_example(tmp_path / "run", preset=SPEC, corpus=corpus, on_step=both)
+    assert [m.step for m in hook.history] == [0, 2, 4] and hook.history[0].E == 0.0
     api.ingest(run.out_dir, name="live-run", samples=2, k=K, store=store)
     report = api.analyze("live-run", min_mass=3, settings=settings_for(graph_server, store))
-    assert report.counts() == {"done": 10}
+    assert report.counts() == {"done": 8}
     table = api.emergence("live-run", store=store).set_index("step")
     for live in hook.history:  # equal, not close: the hook read the weights the checkpoint holds
         row = table.loc[live.step]
@@ -47,10 +61,18 @@ def test_hook_equals_ingest_and_analyze_of_the_checkpoints(store, graph_server, 
         assert (live.E, live.E_mean, live.E_std) == (row.E, row.E_mean, row.E_std)
     assert hook.history[-1].E != 0.0
     stored = api.emergence("live-db", store=store)
-    assert stored["step"].tolist() == [0, 4, 8]
+    assert stored["step"].tolist() == [0, 2, 4]
     assert stored["alpha0_mean"].tolist() == [m.alpha0_mean for m in writer.history]
     assert stored["E"].tolist() == [m.E for m in writer.history] == [m.E for m in hook.history]
     assert stored["log_rms"].notna().all()  # the baselines, as ingest stores them
+    with pytest.raises(ConfigError, match="already has graph"):  # a second run under the same name
+        LiveMFA(2, name="live-db", samples=2, k=K, min_mass=3, store=store).evaluate(0, _model(run.checkpoint_dir(0)))
+
+
+def _model(path):
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(path)
 
 
 def test_state_dict_source_reads_what_a_checkpoint_holds(tmp_path):
