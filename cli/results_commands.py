@@ -12,6 +12,7 @@ from neuromfa.cli.analyze_commands import BandChoice, ModeChoice, NullChoice
 from neuromfa.cli.common import cli_store
 from neuromfa.cli.console import err_console
 from neuromfa.cli.output import WIDE_HELP, Format, emit
+from neuromfa.results.by_block import by_block_frame
 from neuromfa.results.tables import poor_fit_warning
 
 AID_HELP = "Only the parameter set of this analysis (an aid: `results --all-analyses -f csv` lists them)."
@@ -42,12 +43,16 @@ def results(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to this file instead of the terminal."),
     wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
+    by_block: bool = typer.Option(False, "--by-block", help="One row per graph and block: each block's sub-SNIN "
+                                  "analysed in process with its graph's parameters (not stored)."),
 ) -> None:
     """Analysis results of a model: one row per graph (alpha_0, width, fit quality, counts)."""
     with cli_store() as store:
         df = api.results(model, step, mode=mode.value if mode else None, all_analyses=all_analyses,
                          timings=timings, aid=aid, threshold=threshold, band=band.value if band else None,
                          null=null.value if null else None, store=store)
+        if by_block:
+            df = by_block_frame(store, model, df)
     if fmt is Format.table:
         df = df.drop(columns=["aid", "params"], errors="ignore")  # long ids: in json/csv only
     warn_poor_fits(df, "analyses")
