@@ -199,6 +199,10 @@ def ingest_path(
                 draws = draws_for_sample(facts.sizes, facts.blocks, sample=s, k=k, seed_base=seed_base)
                 # the full sample, then its restriction: the same neurons as the full graph's
                 snin = scope.apply(build_snin(source, adapter, draws, gid=gid, topology=topology))
+                if not snin.n_edges:
+                    raise ConfigError(f"the layer restriction {scope.suffix} leaves no synapse in {gid!r}: no "
+                                      f"matrix of this model ({topology} topology) joins the kept kinds",
+                                      f"keep adjacent kinds, e.g. {param('kinds', 'input,qkv')}", param="kinds")
                 t1 = time.perf_counter()
                 graph = GraphRecord(gid=gid, model=name, step=ref.step, sample=s, seed=seed_base + s, k=k,
                                     topology=topology, nodes=snin.n_nodes, edges=snin.n_edges)

@@ -74,3 +74,12 @@ def test_ingest_restricted_graphs_have_their_own_ids_and_never_mix(store):
     again = ingest_path(store, FIXTURE, name="fx", samples=1, k=8, scope=scope, baselines=False)
     assert again.graphs_present == 1 and again.graphs_written == 0
     assert np.isin(pulled.kind, [KIND_CODE[k] for k in scope.kinds or ()]).all()
+
+
+def test_a_restriction_leaving_no_synapse_is_refused(store):
+    # GPT-NeoX is parallel-residual: in the faithful topology its MLP reads the block input, so
+    # no matrix joins attn_out and mlp_hidden
+    with pytest.raises(ConfigError, match="leaves no synapse"):
+        ingest_path(store, FIXTURE, name="fz", samples=1, k=8, topology="faithful", baselines=False,
+                    scope=make_scope(None, "attn_out,mlp_hidden"))
+    assert not GraphRepository(store).list_graphs("fz")
