@@ -4,9 +4,9 @@
 - ``rms = sqrt(mean(W^2))``;
 - ``log_norm = log10 ||W||_F``, the base-10 log of the Frobenius norm itself (WeightWatcher's
   ``log_norm`` is log10 of the *squared* norm, so it equals ``2 * log_norm`` on one matrix);
-- ``log_spectral_norm = log10 sigma_max``, sigma_max by block power iteration (subspace
-  iteration on ``W^T W`` with ``POWER_BLOCK`` vectors from a fixed seed, Rayleigh-Ritz estimate,
-  stopped when it moves by less than ``POWER_TOL`` relative or after ``POWER_MAX_ITER`` steps);
+- ``log_spectral_norm = log10 sigma_max``: sigma_max^2 is the largest eigenvalue of W^T W on
+  W's smaller side, by Lanczos iteration (the Krylov form of the power iteration, products with
+  W only) from a fixed-seed start vector to relative tolerance ``TOL`` (``spectral_norm``);
 
 and per checkpoint the mean over its matrices of log10 rms (``log_rms``), ``log_norm`` and
 ``log_spectral_norm``. Pure: arrays in, records out; sums of squares run in float64 over row
@@ -19,13 +19,14 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from neuromfa.schema.records import CheckpointBaselines, MatrixBaseline
 
-POWER_SEED = 0
-POWER_TOL = 1e-7  # relative change of the sigma_max estimate between two iterations
-POWER_MAX_ITER = 300  # bounds the work: each iteration is two products with W
-POWER_BLOCK = 8  # vectors iterated together: convergence at the rate (sigma_9 / sigma_1)^2
+SEED = 0  # of the Lanczos start vector
+TOL = 1e-8  # ARPACK's relative tolerance on the largest eigenvalue of W^T W (float32 products reach ~1e-8)
+MAX_ITER = 300  # ARPACK restarts: bounds the work (each restart is about 20 products with W^T W)
+DENSE_MAX = 128  # a smaller side this small is solved exactly (LAPACK on its Gram matrix), no iteration
 _CHUNK_ELEMS = 1 << 20  # float64 temporaries of at most 8 MB
 
 
@@ -39,34 +40,49 @@ def sum_of_squares(w: np.ndarray) -> float:
     return total
 
 
-def spectral_norm(w: np.ndarray, *, tol: float = POWER_TOL, max_iter: int = POWER_MAX_ITER,
-                  seed: int = POWER_SEED, block: int = POWER_BLOCK) -> tuple[float, int, bool]:
-    """(sigma_max, iterations, converged) of a 2-D ``w`` by block power iteration.
+def spectral_norm(w: np.ndarray, *, tol: float = TOL, max_iter: int = MAX_ITER,
+                  seed: int = SEED) -> tuple[float, int, bool]:
+    """(sigma_max, products with W^T W, converged) of a 2-D ``w``.
 
-    ``V`` (n x p, orthonormal) <- QR(W^T W V); the estimate is the largest singular value of
-    the small ``W V`` (Rayleigh-Ritz), a lower bound that rises to sigma_max. Products run in
-    ``w``'s dtype (float32 stays float32); the small SVD in float64.
+    sigma_max^2 is the largest eigenvalue of W^T W on W's smaller side, found by Lanczos
+    iteration (scipy's ``eigsh``, ARPACK: the Krylov refinement of the power iteration) from a
+    start vector of a fixed seed, to relative tolerance ``tol``. W^T W is never formed: each
+    product is two matrix-vector products with ``w`` in its own dtype (float32 stays float32).
+    A smaller side of at most DENSE_MAX is solved exactly (0 products), and so is a matrix where
+    Lanczos has not converged after ``max_iter`` restarts (then converged is False).
     """
-    m, n = w.shape
-    if m < n:  # iterate on the smaller side: same sigma_max, smaller vectors
-        w = w.T
-        m, n = n, m
-    p = max(1, min(block, n))
-    rng = np.random.default_rng(seed)
-    v, _ = np.linalg.qr(rng.standard_normal((n, p)))
-    v = v.astype(w.dtype if w.dtype in (np.float32, np.float64) else np.float64, copy=False)
-    sigma, iterations, converged = 0.0, 0, False
-    for iterations in range(1, max_iter + 1):
-        u = w @ v
-        estimate = float(np.linalg.svd(np.asarray(u, dtype=np.float64), compute_uv=False)[0])
-        if estimate == 0.0:  # W is zero on this subspace (p = n: W is zero)
-            return 0.0, iterations, p == n
-        if abs(estimate - sigma) <= tol * estimate:
-            sigma, converged = estimate, True
-            break
-        sigma = estimate
-        v, _ = np.linalg.qr(w.T @ u)
-    return sigma, iterations, converged
+    tall = w if w.shape[0] >= w.shape[1] else w.T  # rows: the larger side
+    n = tall.shape[1]
+    if n <= DENSE_MAX:
+        return _dense_sigma(tall), 0, True
+    dtype = tall.dtype if tall.dtype in (np.float32, np.float64) else np.float64
+    calls = 0
+
+    def matvec(x: np.ndarray) -> np.ndarray:
+        nonlocal calls
+        calls += 1
+        v = np.asarray(x, dtype=dtype).reshape(-1)
+        return np.asarray(tall.T @ (tall @ v), dtype=np.float64)
+
+    operator = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+    v0 = np.random.default_rng(seed).standard_normal(n)
+    try:
+        top = float(eigsh(operator, k=1, which="LA", v0=v0, tol=tol, maxiter=max_iter,
+                          return_eigenvectors=False)[0])
+    except ArpackNoConvergence:  # rare (a very tight top of the spectrum): solve it exactly
+        return _dense_sigma(tall), calls, False
+    return math.sqrt(max(top, 0.0)), calls, True
+
+
+def _dense_sigma(tall: np.ndarray) -> float:
+    """sigma_max from the Gram matrix of the smaller side (n x n float64), exactly."""
+    n = tall.shape[1]
+    rows = max(1, _CHUNK_ELEMS // max(1, n))
+    g = np.zeros((n, n), dtype=np.float64)
+    for lo in range(0, tall.shape[0], rows):
+        chunk = np.asarray(tall[lo : lo + rows], dtype=np.float64)
+        g += chunk.T @ chunk
+    return math.sqrt(max(float(np.linalg.eigvalsh(g)[-1]), 0.0))
 
 
 def matrix_baseline(w: np.ndarray, name: str, part: str | None = None) -> MatrixBaseline:

@@ -160,8 +160,8 @@ class JobRecord(Record):
 class MatrixBaseline(Record):
     """Weight-scale baselines of one weight matrix (or fused part) the adapter reads, oriented
     ``[out, in]``: rms = sqrt(mean(W^2)), log_norm = log10 ||W||_F (the Frobenius norm, not
-    squared), log_spectral_norm = log10 sigma_max (block power iteration). The logs are None
-    for an all-zero matrix."""
+    squared), log_spectral_norm = log10 sigma_max (Lanczos iteration on W^T W,
+    analysis/baselines.py). The logs are None for an all-zero matrix."""
 
     name: str  # tensor name in the checkpoint
     part: str | None = None  # "q", "k", "v": a third of a fused [Q; K; V] tensor; None: the whole tensor
@@ -169,8 +169,8 @@ class MatrixBaseline(Record):
     rms: float
     log_norm: float | None
     log_spectral_norm: float | None
-    iterations: int  # power iterations run
-    converged: bool  # the sigma_max estimate moved less than the tolerance
+    iterations: int  # products with W^T W (0: a small matrix, solved exactly)
+    converged: bool  # the Lanczos iteration reached its tolerance (False: solved exactly instead)
 
 
 class CheckpointBaselines(Record):

@@ -38,18 +38,25 @@ def test_matrix_baseline_matches_numpy(shape, dtype):
     assert b.log_spectral_norm == pytest.approx(np.log10(np.linalg.svd(w64, compute_uv=False)[0]), abs=1e-6)
 
 
-def test_spectral_norm_of_a_known_spectrum_and_its_bounds():
+@pytest.mark.parametrize("n", [20, 300])  # a small Gram matrix solved exactly; a larger one by Lanczos
+def test_spectral_norm_of_a_known_spectrum_and_its_bounds(n):
     rng = np.random.default_rng(3)
-    u, _ = np.linalg.qr(rng.standard_normal((30, 20)))
-    v, _ = np.linalg.qr(rng.standard_normal((20, 20)))
-    s = np.linspace(5.0, 1.0, 20)
+    u, _ = np.linalg.qr(rng.standard_normal((n + 10, n)))
+    v, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    s = np.linspace(5.0, 1.0, n)
     w = u @ np.diag(s) @ v.T
     sigma, iterations, converged = spectral_norm(w)
-    assert converged and sigma == pytest.approx(5.0, rel=1e-6)  # POWER_TOL 1e-7 on the estimate
+    assert converged and sigma == pytest.approx(5.0, rel=1e-8)
+    assert (iterations == 0) == (n <= 128)
+    assert spectral_norm(w.T) == pytest.approx((sigma, iterations, converged))  # the smaller side either way
     assert spectral_norm(w) == (sigma, iterations, converged)  # fixed seed: the same run
-    # one iteration from a random block cannot reach the tolerance: says so, and stays below
-    low, n, ok = spectral_norm(rng.standard_normal((200, 100)), max_iter=1)
-    assert (n, ok) == (1, False) and low > 0
+
+
+def test_spectral_norm_that_runs_out_of_iterations_says_so():
+    w = np.random.default_rng(4).standard_normal((600, 500)).astype(np.float32)  # a tight top of the spectrum
+    low, products, ok = spectral_norm(w, tol=1e-15, max_iter=1)
+    assert not ok and products > 0  # then solved exactly
+    assert low == pytest.approx(np.linalg.svd(w.astype(np.float64), compute_uv=False)[0], rel=1e-9)
 
 
 def test_zero_and_non_finite_matrices():
