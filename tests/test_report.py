@@ -21,12 +21,15 @@ import pytest
 from jobs_helpers import FIXTURE, settings_for, store_graph
 
 from neuromfa import api
-from neuromfa.base.errors import NotFoundError
+from neuromfa.base.errors import AnalysisError, NotFoundError
 from neuromfa.ingest.build import snin_for_checkpoint
 from neuromfa.ingest.pipeline import ingest_path
+from neuromfa.queries import run_query
 from neuromfa.report import STEP_LIST_MAX, step_list, write_report
-from neuromfa.report_html import OPEN_ROWS, fmt, frame_table, table_html
+from neuromfa.report_html import OPEN_ROWS, fmt, fmt_pm, frame_table, table_html
+from neuromfa.results.compare import compare_frame
 from neuromfa.results.tables import emergence_frame, results_frame
+from neuromfa.schema.params import AnalysisParams
 
 CHROMIUM = Path("/usr/bin/chromium")
 MODEL = "rep"
@@ -227,6 +230,78 @@ def test_a_null_model_shows_beside_the_real_values(analysed, graph_server, tmp_p
     assert "dashed grey: the null model" in html and "E_struct = E − E_null" in html
     results = columns(page.tables["results"])
     assert {r["null"] for r in results} == {"shuffle"} and all(r["α₀ z"] != "–" for r in results)
+
+
+def _one_checkpoint(store, graph_server, name="one", step=5):
+    """A model with one checkpoint (2 samples), analysed in one-hop mode."""
+    for sample in range(2):
+        store_graph(store, snin_for_checkpoint(FIXTURE, sample=sample, k=8, seed_base=3), name, step, sample, k=8)
+    api.analyze(name, mode="one-hop", wait=False, settings=settings_for(graph_server, store))
+    api.work(once=True, store=store)
+
+
+def test_a_single_checkpoint_model_gets_a_checkpoint_page(store, graph_server, tmp_path):
+    _one_checkpoint(store, graph_server)
+    info = write_report(store, "one", tmp_path)
+    assert info.mode == "one-hop" and info.steps == [5] and info.notes == []
+    assert info.tables == ["summary", "modes", "emergence", "band-census", "results"]
+    assert info.figures == ["spectra-figure", "nfd-figure"]  # no emergence figure: no training axis
+    html = info.path.read_text(encoding="utf-8")
+    page = parse(html)
+    assert "Checkpoint at step 5" in html and "over training" not in html and "symlog" not in html
+    assert page.tables["emergence"]["head"] == ["step", "n samples", "passed filter", "α₀ mean ± std", "width mean ± std"]
+    want = emergence_frame(store, "one", mode="one-hop").iloc[0]
+    (row,) = columns(page.tables["emergence"])
+    assert row["α₀ mean ± std"] == fmt_pm(want.alpha0_mean, want.alpha0_std)
+    # the band census: the query's per-graph rows summed per kind, at the analyses' T
+    census = run_query("band-census", store=store, model="one", threshold=AnalysisParams().threshold)
+    sums = census.groupby("kind")[["edges", "in_band", "beyond_band"]].sum()
+    shown = {r["kind"]: r for r in columns(page.tables["band-census"])}
+    assert set(shown) == set(sums.index)
+    for kind, r in shown.items():
+        assert (r["edges"], r["in band"], r["beyond band"]) == tuple(fmt(int(v)) for v in sums.loc[kind])
+    assert sum(int(r["edges"].replace(",", "")) for r in shown.values()) == \
+        store.read("MATCH (g:Graph {model: 'one'}) RETURN sum(g.edges) AS n")[0]["n"]
+
+
+def test_a_report_of_two_models_compares_them(analysed, graph_server, tmp_path):
+    store = analysed
+    _one_checkpoint(store, graph_server)
+    info = write_report(store, [MODEL, "one"], tmp_path, mode="one-hop")
+    assert info.path == tmp_path / f"{MODEL}_vs_one-report.html" and info.models == [MODEL, "one"]
+    assert info.tables[0] == "compare" and f"{MODEL}-emergence" in info.tables and "one-band-census" in info.tables
+    assert info.figures[0] == "compare-spectra-figure" and f"{MODEL}-emergence-figure" in info.figures
+    assert "one-emergence-figure" not in info.figures and info.notes == []
+    page = parse(info.path.read_text(encoding="utf-8"))
+    want = compare_frame(store, [MODEL, "one"])
+    want = want[want["mode"] == "one-hop"]
+    rows = columns(page.tables["compare"])
+    assert [(r["quantity"], r["model"], r["step"]) for r in rows] == \
+        [(q, m, fmt(s)) for q, m, s in zip(want["quantity"], want["model"], want["step"])]
+    assert [r["mean ± std"] for r in rows] == [fmt_pm(m, s) for m, s in zip(want["mean"], want["std"])]
+    assert [r["diff / pooled std"] for r in rows] == [fmt(v) for v in want["diff_pooled_std"]]
+    assert rows[1]["diff"] not in ("–", "0")  # the models differ
+    # each model's sections are its own report's
+    alone = parse(write_report(store, "one", tmp_path / "alone").path.read_text(encoding="utf-8"))
+    assert page.tables["one-emergence"] == alone.tables["emergence"]
+
+
+def test_the_report_takes_a_parameter_set(analysed, graph_server, tmp_path):
+    store = analysed
+    api.analyze(MODEL, mode="one-hop", threshold=50, wait=False, settings=settings_for(graph_server, store))
+    api.work(once=True, store=store)
+    info = write_report(store, MODEL, tmp_path, threshold=50)
+    assert info.mode == "one-hop" and info.notes == []
+    page = parse(info.path.read_text(encoding="utf-8"))
+    assert {r["T"] for r in columns(page.tables["results"])} == {"50"}
+    p50 = AnalysisParams(mode="one-hop", threshold=50)
+    want = emergence_frame(store, MODEL, params=p50)
+    assert [r["E of the means"] for r in columns(page.tables["emergence"])] == [fmt(e) for e in want["E"]]
+    aid = p50.analysis_id(results_frame(store, MODEL)["gid"].iloc[0])
+    by_aid = parse(write_report(store, MODEL, tmp_path / "aid", aid=aid).path.read_text(encoding="utf-8"))
+    assert by_aid.tables["emergence"] == page.tables["emergence"]
+    with pytest.raises(AnalysisError, match="share no analysis parameter set matching the filter"):
+        write_report(store, MODEL, tmp_path, threshold=7)
 
 
 def test_unanalysed_model_gives_a_page_with_notes(store, tmp_path):
