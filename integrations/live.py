@@ -4,8 +4,8 @@ follow alpha_0, width and E over the evaluations of a run, with no database.
 The same neurons every time (reference sampling, as the ingest of a training run): sample s
 uses seed ``seed_base + s``, drawn once from the first evaluation's layer sizes; every later
 evaluation must have the same sizes. Graph ids are the ingest's (``graph_id(name, step, s, k,
-topology)``), so null draws are seeded as those of the same graphs ingested and analysed
-(analysis/nulls.py).
+topology)``) and each SNIN is put in the order a pulled graph has (``pulled_order``), so null
+draws are those of the same graphs ingested and analysed (analysis/nulls.py).
 
 E(t) = (w(t) / w(t0)) ln(alpha_0(t0) / alpha_0(t)) with t0 the **first evaluation** of this
 analyzer (step 0 when the run evaluates before its first optimizer step), from the checkpoint
@@ -18,12 +18,14 @@ baselines, and the analyses computed here (AnalysisRepository.write_back, as a j
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from neuromfa.analysis.emergence import emergence, summarize_checkpoints
@@ -39,6 +41,7 @@ from neuromfa.ingest.sampler import Draws, check_k, draws_for_sample
 from neuromfa.ingest.source import TensorSource
 from neuromfa.jobs import queue as _jobs
 from neuromfa.jobs.writeback import analysis_record, measured_rows
+from neuromfa.schema.layers import KINDS, PARTS
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import AnalysisRecord, CheckpointRecord, GraphRecord, ModelRecord, Topology, graph_id
 from neuromfa.schema.snin import SNIN
@@ -140,7 +143,7 @@ class LiveAnalyzer:
         out = []
         for s, draws in self._draws_for(adapter).items():
             gid = graph_id(self.name, step, s, self.k, self.topology)
-            snin = build_snin(source, adapter, draws, gid=gid, topology=self.topology)
+            snin = pulled_order(build_snin(source, adapter, draws, gid=gid, topology=self.topology))
             result = analyze_snin(snin, self.params, device=self.device)
             graph = GraphRecord(gid=gid, model=self.name, step=step, sample=s, seed=self.seed_base + s, k=self.k,
                                 topology=self.topology, nodes=snin.n_nodes, edges=snin.n_edges)
@@ -196,6 +199,24 @@ class LiveAnalyzer:
                                   f"write this run under another {param('name')}, or delete that model first")
             repo.write_back(a.record, measured_rows(a.snin, a.graph.gid, a.output))
         models.set_baselines(self.name, step, scale)
+
+
+def pulled_order(snin: SNIN) -> SNIN:
+    """``snin`` in the order GraphRepository.pull gives a stored graph: nodes by (layer, kind
+    name, block, index, part name), synapses by (source, target). Null draws follow the edge
+    order, so in this order the in-process nulls equal those of the same graph stored and
+    pulled (alpha_0, width and NFD do not depend on it)."""
+    kinds = np.asarray(KINDS)[snin.kind]
+    parts = np.asarray(PARTS)[snin.part] if snin.part is not None else np.full(snin.n_nodes, "")
+    order = np.lexsort((parts, snin.index, snin.block, kinds, snin.layer))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    src, dst = rank[snin.src], rank[snin.dst]
+    by_edge = np.lexsort((dst, src))
+    return dataclasses.replace(
+        snin, layer=snin.layer[order], kind=snin.kind[order], block=snin.block[order], index=snin.index[order],
+        part=None if snin.part is None else snin.part[order], src=src[by_edge], dst=dst[by_edge],
+        w=snin.w[by_edge], structural=snin.structural[by_edge])
 
 
 def sample_value(a: SampleAnalysis) -> SampleValue:
