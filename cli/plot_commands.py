@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from neuromfa.base.errors import ConfigError
 from neuromfa.cli.analyze_commands import BandChoice, ModeChoice, NullChoice
 from neuromfa.cli.common import cli_store, err_console
 from neuromfa.cli.results_commands import AID_HELP, SET_HELP
@@ -37,7 +38,7 @@ def _done(summary) -> None:
 
 @plot_app.command()
 def spectrum(
-    model: str = typer.Option(..., "--model", "-m"),
+    model: list[str] = typer.Option(..., "--model", "-m", help="Model name (repeat for several: each model's last step, overlaid)."),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help=MODE_HELP),
     aid: Optional[str] = typer.Option(None, "--aid", help=AID_HELP),
@@ -45,15 +46,24 @@ def spectrum(
     band: Optional[BandChoice] = typer.Option(None, "--band", help=SET_HELP.format("band")),
     null: Optional[NullChoice] = typer.Option(None, "--null", help=SET_HELP.format("null model")),
 ) -> None:
-    """f(alpha) spectra over training: one curve per step, band over samples."""
+    """f(alpha) spectra over training: one curve per step, band over samples; several models:
+    one curve each (its last step) in one figure."""
     from neuromfa.plots.data import spectra_frame
-    from neuromfa.plots.spectrum import plot_spectra
+    from neuromfa.plots.spectrum import plot_model_spectra, plot_spectra
+    from neuromfa.results.compare import ParamFilter, params_per_model
 
     _check_out(out)
+    if len(set(model)) < len(model):
+        raise ConfigError("a model is named twice", "name each model once", param="model")
+    chosen = ParamFilter(aid=aid, threshold=threshold, band=band.value if band else None,
+                         null=null.value if null else None)
     with cli_store() as store:
-        df = spectra_frame(store, model, mode.value if mode else None,
-                           _selected(store, model, mode, aid, threshold, band, null))
-    _done(plot_spectra(df, out))
+        params = params_per_model(store, model, mode.value if mode else None, chosen)
+        frames = {m: spectra_frame(store, m, mode.value if mode else None, params[m]) for m in model}
+    if len(model) == 1:
+        _done(plot_spectra(frames[model[0]], out))
+    else:
+        _done(plot_model_spectra(frames, out))
 
 
 @plot_app.command()

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from neuromfa import api
+from neuromfa.base.errors import ConfigError, param
 from neuromfa.cli.analyze_commands import BandChoice, ModeChoice, NullChoice
 from neuromfa.cli.common import cli_store
 from neuromfa.cli.console import err_console
@@ -31,7 +32,7 @@ def warn_poor_fits(df, what: str) -> None:
 
 
 def results(
-    model: str = typer.Option(..., "--model", "-m", help="Model name."),
+    model: list[str] = typer.Option(..., "--model", "-m", help="Model name (repeat for several: a model column first)."),
     step: Optional[list[int]] = typer.Option(None, "--step", help="Only this step (repeatable)."),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help="Only analyses of this mode. Default: each graph's latest analysis."),
     all_analyses: bool = typer.Option(False, "--all-analyses", "--all", help="One row per stored analysis (every mode and parameter set)."),
@@ -52,15 +53,17 @@ def results(
                          timings=timings, aid=aid, threshold=threshold, band=band.value if band else None,
                          null=null.value if null else None, store=store)
         if by_block:
-            df = by_block_frame(store, model, df)
+            if len(model) > 1:
+                raise ConfigError(f"{param('by_block')} takes one model", f"name one model with {param('model')}", param="model")
+            df = by_block_frame(store, model[0], df)
     if fmt is Format.table:
         df = df.drop(columns=["aid", "params"], errors="ignore")  # long ids: in json/csv only
     warn_poor_fits(df, "analyses")
-    emit(df, fmt, title=f"results of {model}", out=out, wide=wide, drop_first=RESULTS_DROP_FIRST)
+    emit(df, fmt, title=f"results of {', '.join(model)}", out=out, wide=wide, drop_first=RESULTS_DROP_FIRST)
 
 
 def emergence(
-    model: str = typer.Option(..., "--model", "-m", help="Model name."),
+    model: list[str] = typer.Option(..., "--model", "-m", help="Model name (repeat for several: a model column first)."),
     reference_step: Optional[int] = typer.Option(None, "--reference-step", help="t0 of E(t). Default: the earliest analysed step."),
     mode: Optional[ModeChoice] = typer.Option(None, "--mode", help="Analyses of this mode (needed when a model has several)."),
     aid: Optional[str] = typer.Option(None, "--aid", help=AID_HELP),
@@ -76,7 +79,7 @@ def emergence(
         df = api.emergence(model, reference_step, mode=mode.value if mode else None, aid=aid, threshold=threshold,
                            band=band.value if band else None, null=null.value if null else None, store=store)
     warn_poor_fits(df, "steps")
-    emit(df, fmt, title=f"emergence of {model}", out=out, wide=wide, drop_first=EMERGENCE_DROP_FIRST)
+    emit(df, fmt, title=f"emergence of {', '.join(model)}", out=out, wide=wide, drop_first=EMERGENCE_DROP_FIRST)
 
 
 def register(app: typer.Typer) -> None:

@@ -33,7 +33,7 @@ from neuromfa.jobs import queue as _jobs
 from neuromfa.jobs.executors import ExecutorName, make_executor
 from neuromfa.jobs.queue import JobInfo
 from neuromfa.jobs.worker import JobOutcome, worker_loop
-from neuromfa.results.compare import ParamFilter, choose_params, compare_frame
+from neuromfa.results.compare import ParamFilter, compare_frame, params_per_model
 from neuromfa.results.tables import checkpoint_metrics, emergence_frame, graphs_of, results_frame
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import Topology
@@ -202,31 +202,48 @@ def _wait_for(store: Store, jids: list[str]) -> Iterator[JobOutcome]:
             time.sleep(WAIT_POLL_S)
 
 
-def _chosen(st: Store, model: str, mode: str | None, aid: str | None, threshold: float | None,
-            band: str | None, null: str | None) -> AnalysisParams | None:
-    """The parameter set ``aid`` / ``threshold`` / ``band`` / ``null`` select (None: none given)."""
-    chosen = ParamFilter(aid=aid, threshold=threshold, band=band, null=null)
-    return choose_params(st, model, chosen, mode) if chosen.model_dump(exclude_none=True) else None
+def _models(model: str | Sequence[str]) -> list[str]:
+    models = [model] if isinstance(model, str) else list(model)
+    if not models:
+        raise ConfigError("no model named", f"name one with {param('model')}", param="model")
+    if len(set(models)) < len(models):
+        raise ConfigError("a model is named twice", "name each model once", param="model")
+    return models
 
 
-def results(model: str, step: int | Sequence[int] | None = None, *, mode: str | None = None,
+def _stacked(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One model's frame as it is; several: their rows one after another with a model column first."""
+    if len(frames) == 1:
+        return next(iter(frames.values()))
+    parts = [df.assign(model=m)[["model", *df.columns]] for m, df in frames.items()]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _results_of(st: Store, model: str, step: int | Sequence[int] | None, mode: str | None, all_analyses: bool,
+                timings: bool, chosen: AnalysisParams | None) -> pd.DataFrame:
+    if chosen is None:
+        return results_frame(st, model, steps=_steps(step), mode=mode, all_analyses=all_analyses, timings=timings)
+    df = results_frame(st, model, steps=_steps(step), mode=chosen.mode, all_analyses=True, timings=timings)
+    df = df[df["aid"] == df["gid"].map(chosen.analysis_id)].reset_index(drop=True)
+    return df if all_analyses else df.drop(columns="params")
+
+
+def results(model: str | Sequence[str], step: int | Sequence[int] | None = None, *, mode: str | None = None,
             all_analyses: bool = False, timings: bool = False, aid: str | None = None,
             threshold: float | None = None, band: str | None = None, null: str | None = None,
             store: Store | None = None, settings: DatabaseSettings | None = None) -> pd.DataFrame:
     """One row per stored graph of ``model``: gid, step, sample, mode, threshold, alpha0, width,
     r2_min, nodes_used, edges_used, passed_filter, aid (empty metrics where not analysed).
     ``aid`` or ``threshold`` / ``band`` / ``null``: only the analyses of the one parameter set
-    they select (ConfigError listing the sets when several match)."""
+    they select (ConfigError listing the sets when several match). Several models: the rows of
+    each, with a ``model`` column first (an aid's parameter set applies to every model)."""
+    models = _models(model)
     with _opened(store, settings) as st:
-        chosen = _chosen(st, model, mode, aid, threshold, band, null)
-        if chosen is None:
-            return results_frame(st, model, steps=_steps(step), mode=mode, all_analyses=all_analyses, timings=timings)
-        df = results_frame(st, model, steps=_steps(step), mode=chosen.mode, all_analyses=True, timings=timings)
-        df = df[df["aid"] == df["gid"].map(chosen.analysis_id)].reset_index(drop=True)
-        return df if all_analyses else df.drop(columns="params")
+        chosen = params_per_model(st, models, mode, ParamFilter(aid=aid, threshold=threshold, band=band, null=null))
+        return _stacked({m: _results_of(st, m, step, mode, all_analyses, timings, chosen[m]) for m in models})
 
 
-def emergence(model: str, reference_step: int | None = None, *, mode: str | None = None,
+def emergence(model: str | Sequence[str], reference_step: int | None = None, *, mode: str | None = None,
               params: AnalysisParams | None = None, aid: str | None = None, threshold: float | None = None,
               band: str | None = None, null: str | None = None, store: Store | None = None,
               settings: DatabaseSettings | None = None) -> pd.DataFrame:
@@ -234,11 +251,15 @@ def emergence(model: str, reference_step: int | None = None, *, mode: str | None
     n_paired, the null columns (E_null, E_struct, alpha0_null, width_null, their mean null
     stds, alpha0_z, width_z; empty without a null model), and the checkpoint's scalar metrics
     (e.g. val_loss). Each graph's current analysis, or with ``params`` that parameter set's; ``aid`` or
-    ``threshold`` / ``band`` / ``null`` select one set as in ``results``."""
+    ``threshold`` / ``band`` / ``null`` select one set as in ``results``. Several models: the rows
+    of each (E against each model's own t0), with a ``model`` column first."""
+    models = _models(model)
     with _opened(store, settings) as st:
-        if params is None:
-            params = _chosen(st, model, mode, aid, threshold, band, null)
-        return emergence_frame(st, model, reference_step=reference_step, mode=mode, params=params)
+        chosen: dict[str, AnalysisParams | None] = (
+            dict.fromkeys(models, params) if params is not None else
+            params_per_model(st, models, mode, ParamFilter(aid=aid, threshold=threshold, band=band, null=null)))
+        return _stacked({m: emergence_frame(st, m, reference_step=reference_step, mode=mode, params=chosen[m])
+                         for m in models})
 
 
 def compare(models: Sequence[str], *, step: int | None = None, aid: str | None = None,

@@ -43,7 +43,7 @@ from neuromfa.report_html import (
     page_html,
     table_html,
 )
-from neuromfa.results.compare import ParamFilter, choose_params, compare_frame, describe
+from neuromfa.results.compare import ParamFilter, compare_frame, describe, params_per_model
 from neuromfa.results.tables import checkpoint_metrics, results_frame
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import BASELINES, PEERS
@@ -359,23 +359,6 @@ def _generated() -> str:
     return f"generated {when} by neuromfa {ver}"
 
 
-def _chosen_params(store, models: Sequence[str], mode: str | None, chosen: ParamFilter) -> dict[str, AnalysisParams | None]:
-    """Per model, the parameter set the selectors choose (None each when none is given). An aid
-    names one model's analysis: its parameter set then applies to every model."""
-    if not chosen.model_dump(exclude_none=True):
-        return dict.fromkeys(models, None)
-    if chosen.aid is not None:
-        for m in models:
-            try:
-                p = choose_params(store, m, chosen, mode)
-            except NotFoundError:
-                continue
-            return dict.fromkeys(models, p)
-        raise NotFoundError(f"no analysis {chosen.aid!r} of {', '.join(map(repr, models))}",
-                            f"{action('results', model=models[0], all_analyses=True)} lists the analyses")
-    return {m: choose_params(store, m, chosen, mode) for m in models}
-
-
 def _model_sections(page: _Page, store, model: str, mode: str | None, reference_step: int | None,
                     params: AnalysisParams | None) -> tuple[str | None, list[int]]:
     """A model's sections; returns the mode shown and the emergence table's steps."""
@@ -440,7 +423,7 @@ def write_report(store, model: str | Sequence[str], out_dir: str | Path, mode: s
     for m in models:
         model_summary(store, m)  # an unknown model fails first
     chosen = ParamFilter(aid=aid, threshold=threshold, band=band, null=null)
-    params = _chosen_params(store, models, mode, chosen)
+    params = params_per_model(store, models, mode, chosen)
     page = _Page()
     if len(models) > 1:
         _comparison(page, store, models, mode, chosen, params)

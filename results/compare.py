@@ -170,3 +170,21 @@ def selected_params(store: NamedStore, model: str, mode: str | None = None, *, a
     """``choose_params`` for the given selectors; None when none is given (each graph's current analysis)."""
     chosen = ParamFilter(aid=aid, threshold=threshold, band=band, null=null)
     return choose_params(store, model, chosen, mode) if chosen.model_dump(exclude_none=True) else None
+
+
+def params_per_model(store: NamedStore, models: Sequence[str], mode: str | None,
+                     chosen: ParamFilter) -> dict[str, AnalysisParams | None]:
+    """``choose_params`` per model (None each when no selector is given). An aid names one
+    model's analysis: its parameter set then applies to every model."""
+    if not chosen.model_dump(exclude_none=True):
+        return dict.fromkeys(models, None)
+    if chosen.aid is not None:
+        for m in models:
+            try:
+                p = choose_params(store, m, chosen, mode)
+            except NotFoundError:
+                continue
+            return dict.fromkeys(models, p)
+        raise NotFoundError(f"no analysis {chosen.aid!r} of {', '.join(map(repr, models))}",
+                            f"{action('results', model=models[0], all_analyses=True)} lists the analyses")
+    return {m: choose_params(store, m, chosen, mode) for m in models}
