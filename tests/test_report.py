@@ -264,7 +264,7 @@ def test_a_single_checkpoint_model_gets_a_checkpoint_page(store, graph_server, t
         store.read("MATCH (g:Graph {model: 'one'}) RETURN sum(g.edges) AS n")[0]["n"]
 
 
-def test_a_report_of_two_models_compares_them(analysed, graph_server, tmp_path):
+def test_a_report_of_two_models_compares_them(analysed, graph_server, db_env, tmp_path):
     store = analysed
     _one_checkpoint(store, graph_server)
     info = write_report(store, [MODEL, "one"], tmp_path, mode="one-hop")
@@ -284,6 +284,11 @@ def test_a_report_of_two_models_compares_them(analysed, graph_server, tmp_path):
     # each model's sections are its own report's
     alone = parse(write_report(store, "one", tmp_path / "alone").path.read_text(encoding="utf-8"))
     assert page.tables["one-emergence"] == alone.tables["emergence"]
+    out = subprocess.run([*CLI, "report", "-m", MODEL, "-m", "one", "--mode", "one-hop", "-T", "150",
+                          "--out", str(tmp_path / "cli")], env=db_env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    cli_page = parse((tmp_path / "cli" / f"{MODEL}_vs_one-report.html").read_text(encoding="utf-8"))
+    assert cli_page.tables["compare"] == page.tables["compare"]
 
 
 def test_the_report_takes_a_parameter_set(analysed, graph_server, tmp_path):
