@@ -3,11 +3,12 @@ function part ways."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from neuromfa.base.errors import ConfigError
 from neuromfa.base.limits import MAX_K, MAX_SAMPLES, check_neurons, check_samples, check_workers
@@ -106,6 +107,18 @@ def _stored_progress():
                     console=err_console)
 
 
+def _bar_of(progress: Progress) -> Callable[..., TaskID]:
+    """bar(name, total=None): the task of that name, added on first use."""
+    bars: dict[str, TaskID] = {}
+
+    def bar(name: str, total: float | None = None) -> TaskID:
+        if name not in bars:
+            bars[name] = progress.add_task(name, total=total)
+        return bars[name]
+
+    return bar
+
+
 @experiment_app.command("degrade")
 def degrade(
     out_dir: Path = typer.Option(Path("neuromfa-experiments/degrade"), "--out-dir", help="Folder for the continued run."),
@@ -130,12 +143,7 @@ def degrade(
     check_workers(workers)
 
     with cli_store() as store, _stored_progress() as progress:
-        bars: dict[str, int] = {}
-
-        def bar(name: str, total=None) -> int:
-            if name not in bars:
-                bars[name] = progress.add_task(name, total=total)
-            return bars[name]
+        bar = _bar_of(progress)
 
         report = run_degrade(
             store, out_dir, base=base, preset=preset, corruption=corruption, corrupt_steps=corrupt_steps,  # type: ignore[arg-type]
@@ -179,12 +187,7 @@ def decay(
 
     check_decay(preset, wds, sds, steps or STEPS)
     with cli_store() as store, _stored_progress() as progress:
-        bars: dict[str, int] = {}
-
-        def bar(name: str, total=None) -> int:
-            if name not in bars:
-                bars[name] = progress.add_task(name, total=total)
-            return bars[name]
+        bar = _bar_of(progress)
 
         report = run_decay(
             store, out_dir, preset=preset, decays=wds, seeds=sds, steps=steps or STEPS, samples=samples, k=neurons,

@@ -12,16 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from neuromfa.base.errors import ModelError
-from neuromfa.ingest.source import Index, ModelConfig, TensorSource, as_index, to_float
+from neuromfa.ingest.readers_torch import TorchTensorsSource
+from neuromfa.ingest.source import ModelConfig
 
 if TYPE_CHECKING:
     import torch
 
 
-class StateDictSource(TensorSource):
+class StateDictSource(TorchTensorsSource):
     """The tensors of ``state`` (name -> torch.Tensor, transformers naming) with ``config``
     (the model's configuration as a dict, with ``model_type``). ``label`` stands in for a path
     in messages."""
@@ -48,34 +47,3 @@ class StateDictSource(TensorSource):
             raise ModelError(f"the {label} has no transformers config",
                              "pass a transformers PreTrainedModel (its config names the architecture)")
         return cls(inner.state_dict(), config.to_dict(), label)
-
-    def names(self) -> list[str]:
-        return list(self._tensors)
-
-    def _tensor(self, name: str) -> torch.Tensor:
-        if name not in self._tensors:
-            self.require(name)
-        return self._tensors[name]
-
-    def shape(self, name: str) -> tuple[int, ...]:
-        return tuple(self._tensor(name).shape)
-
-    def _is_float(self, name: str) -> bool:
-        return bool(self._tensors[name].is_floating_point())
-
-    def take(self, name: str, rows: Index = None, cols: Index = None) -> np.ndarray:
-        import torch
-
-        t = self._tensor(name).detach()
-        shape = tuple(t.shape)
-        r = as_index(rows, shape[0] if shape else 1, name, "row")
-        c = as_index(cols, shape[1] if len(shape) > 1 else (shape[0] if shape else 1), name, "column")
-        with torch.no_grad():
-            if r is not None:
-                t = t[torch.from_numpy(r).to(t.device)]
-            if c is not None:
-                idx = torch.from_numpy(c).to(t.device)
-                t = t[:, idx] if t.dim() >= 2 else t[idx]
-            if t.dtype != torch.float64:
-                t = t.to(torch.float32)
-            return to_float(t.cpu().numpy())

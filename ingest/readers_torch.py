@@ -41,18 +41,12 @@ def _load(path: Path) -> dict[str, torch.Tensor]:
     return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
-class TorchBinSource(TensorSource):
-    """One or more pytorch_model*.bin files of one checkpoint."""
+class TorchTensorsSource(TensorSource):
+    """A TensorSource over torch tensors held in ``_tensors`` (name -> tensor), on any device:
+    ``take`` indexes the sampled rows and columns where the tensor lives and copies only those
+    to the CPU (float32, float64 kept)."""
 
-    format = "pytorch"
-
-    def __init__(self, files: list[Path], *, path: Path, config: ModelConfig):
-        self.path = path
-        self.config = config
-        self.files = list(files)
-        self._tensors: dict[str, torch.Tensor] = {}
-        for f in self.files:
-            self._tensors.update(_load(f))
+    _tensors: dict[str, torch.Tensor]
 
     def names(self) -> list[str]:
         return list(self._tensors)
@@ -71,17 +65,33 @@ class TorchBinSource(TensorSource):
     def take(self, name: str, rows: Index = None, cols: Index = None) -> np.ndarray:
         import torch
 
-        t = self._tensor(name)
+        t = self._tensor(name).detach()
         shape = tuple(t.shape)
         r = as_index(rows, shape[0] if shape else 1, name, "row")
         c = as_index(cols, shape[1] if len(shape) > 1 else (shape[0] if shape else 1), name, "column")
-        if r is not None:
-            t = t[torch.from_numpy(r)]
-        if c is not None:
-            t = t[:, torch.from_numpy(c)] if t.dim() >= 2 else t[torch.from_numpy(c)]
-        if t.dtype != torch.float64:
-            t = t.to(torch.float32)
-        return to_float(t.numpy())
+        with torch.no_grad():
+            if r is not None:
+                t = t[torch.from_numpy(r).to(t.device)]
+            if c is not None:
+                idx = torch.from_numpy(c).to(t.device)
+                t = t[:, idx] if t.dim() >= 2 else t[idx]
+            if t.dtype != torch.float64:
+                t = t.to(torch.float32)
+            return to_float(t.cpu().numpy())
+
+
+class TorchBinSource(TorchTensorsSource):
+    """One or more pytorch_model*.bin files of one checkpoint."""
+
+    format = "pytorch"
+
+    def __init__(self, files: list[Path], *, path: Path, config: ModelConfig):
+        self.path = path
+        self.config = config
+        self.files = list(files)
+        self._tensors = {}
+        for f in self.files:
+            self._tensors.update(_load(f))
 
     def close(self) -> None:
         self._tensors.clear()
