@@ -44,7 +44,7 @@ from neuromfa.jobs.writeback import analysis_record, measured_rows
 from neuromfa.schema.layers import KINDS, PARTS
 from neuromfa.schema.params import AnalysisParams
 from neuromfa.schema.records import AnalysisRecord, CheckpointRecord, GraphRecord, ModelRecord, Topology, graph_id
-from neuromfa.schema.snin import SNIN
+from neuromfa.schema.snin import SNIN, canonical_order
 from neuromfa.store.analyses import AnalysisRepository
 from neuromfa.store.graphs import GraphRepository
 from neuromfa.store.models import ModelRepository
@@ -208,14 +208,10 @@ def pulled_order(snin: SNIN) -> SNIN:
     pulled (alpha_0, width and NFD do not depend on it)."""
     kinds = np.asarray(KINDS)[snin.kind]
     parts = np.asarray(PARTS)[snin.part] if snin.part is not None else np.full(snin.n_nodes, "")
-    order = np.lexsort((parts, snin.index, snin.block, kinds, snin.layer))
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    src, dst = rank[snin.src], rank[snin.dst]
-    by_edge = np.lexsort((dst, src))
+    order, src, dst, by_edge = canonical_order(snin.layer, kinds, snin.block, snin.index, parts, snin.src, snin.dst)
     return dataclasses.replace(
         snin, layer=snin.layer[order], kind=snin.kind[order], block=snin.block[order], index=snin.index[order],
-        part=None if snin.part is None else snin.part[order], src=src[by_edge], dst=dst[by_edge],
+        part=None if snin.part is None else snin.part[order], src=src, dst=dst,
         w=snin.w[by_edge], structural=snin.structural[by_edge])
 
 

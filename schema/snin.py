@@ -28,6 +28,23 @@ def _part_codes(values: npt.ArrayLike) -> npt.NDArray[np.int8]:
     return part.astype(np.int8, copy=False)
 
 
+def canonical_order(
+    layer: npt.ArrayLike, kind: npt.ArrayLike, block: npt.ArrayLike, index: npt.ArrayLike, part: npt.ArrayLike,
+    src: npt.ArrayLike, dst: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The canonical order of a graph, whatever order its rows came in: nodes by (layer, kind
+    name, block, index, part name), synapses by (source, target) in that node order. Returns
+    (order, src, dst, by_edge): the nodes are ``column[order]``, the synapses' renumbered ends
+    ``src``/``dst`` and their other columns ``column[by_edge]``. Null draws follow the edge order,
+    so every path to a SNIN (a pull from any server, an in-process build) uses this one."""
+    order = np.lexsort((np.asarray(part), np.asarray(index), np.asarray(block), np.asarray(kind), np.asarray(layer)))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    sources, targets = rank[np.asarray(src)], rank[np.asarray(dst)]
+    by_edge = np.lexsort((targets, sources))
+    return order, sources[by_edge], targets[by_edge], by_edge
+
+
 @dataclass(frozen=True)
 class SNIN:
     """Nodes are positions 0..n-1. Edges go src -> dst (forward through the layers).

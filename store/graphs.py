@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from neuromfa.base.errors import AnalysisError, ConfigError, DatabaseError, NotFoundError, action, param
 from neuromfa.schema.layers import KINDS, PARTS
 from neuromfa.schema.records import CheckpointRecord, GraphRecord, ModelRecord, neuron_uid
-from neuromfa.schema.snin import SNIN
+from neuromfa.schema.snin import SNIN, canonical_order
 from neuromfa.store.models import merge_checkpoint, merge_model
 from neuromfa.store.named import NamedStore, NamedTx
 
@@ -150,15 +150,12 @@ class GraphRepository:
         parts = np.asarray(nodes["part"], dtype=object)
         kinds = np.asarray(nodes["kind"], dtype=object)
         layer, block, index = (np.asarray(nodes[c]) for c in ("layer", "block", "index"))
-        order = np.lexsort((parts.astype(str), index, block, kinds.astype(str), layer))
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        src, dst, w = rank[src], rank[dst], np.asarray(edges["w"], dtype=np.float64)
-        by_edge = np.lexsort((dst, src))
+        order, src, dst, by_edge = canonical_order(layer, kinds.astype(str), block, index, parts.astype(str), src, dst)
+        w = np.asarray(edges["w"], dtype=np.float64)
         parts = parts[order]
         return SNIN.from_columns(
             layer=layer[order], kind=kinds[order], block=block[order], index=index[order],
-            src=src[by_edge], dst=dst[by_edge], w=w[by_edge], gid=gid, meta=graph.model_dump(),
+            src=src, dst=dst, w=w[by_edge], gid=gid, meta=graph.model_dump(),
             part=parts if parts.astype(bool).any() else None,  # None: stored before parts were
             topology=graph.topology,  # which kind pairs are structural (residual edges: faithful)
         )
