@@ -80,12 +80,13 @@ def print_report(report: IngestReport) -> None:
         f"{report.model}: {report.checkpoints} checkpoint(s), {report.graphs_written} graph(s) written, "
         f"{report.graphs_present} already stored, {report.edges_written} synapses in {report.seconds:.1f} s"
         + (f" ({rate:,.0f} synapses/s)" if report.edges_written else "")
-        + (f"; {report.zero_weights} zero weight{'s' * (report.zero_weights != 1)} skipped (no edge)"
-           if report.zero_weights else "")
         + (f"; baselines of {report.baselines_written} checkpoint(s) in {report.seconds_baselines:.1f} s"
            if report.baselines_written else "")
         + (f"; WeightWatcher metrics of {report.peers_written} checkpoint(s) in {report.seconds_peers:.1f} s"
            if report.peers_written else "")
+        # last: what was skipped
+        + (f"; {report.zero_weights} zero weight{'s' * (report.zero_weights != 1)} skipped (no edge)"
+           if report.zero_weights else "")
     )
 
 
