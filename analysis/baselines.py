@@ -19,7 +19,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from neuromfa.schema.records import CheckpointBaselines, MatrixBaseline
 
@@ -51,6 +50,8 @@ def spectral_norm(w: np.ndarray, *, tol: float = TOL, max_iter: int = MAX_ITER,
     A smaller side of at most DENSE_MAX is solved exactly (0 products), and so is a matrix where
     Lanczos has not converged after ``max_iter`` restarts (then converged is False).
     """
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh  # here: slow to import
+
     tall = w if w.shape[0] >= w.shape[1] else w.T  # rows: the larger side
     n = tall.shape[1]
     if n <= DENSE_MAX:

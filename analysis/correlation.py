@@ -12,7 +12,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import rankdata
 
 MIN_POINTS = 3  # Spearman: below three points every order is perfect
 MIN_PARTIAL_POINTS = 4  # partial: one more point, one more degree of freedom used
@@ -40,6 +39,8 @@ def spearman(x: Sequence[float | None], y: Sequence[float | None]) -> float | No
     a, b = _finite(x, y)
     if len(a) < MIN_POINTS:
         return None
+    from scipy.stats import rankdata  # here: scipy.stats costs a second at every CLI start
+
     return _pearson(rankdata(a), rankdata(b))
 
 
@@ -57,5 +58,7 @@ def partial_spearman(x: Sequence[float | None], y: Sequence[float | None], z: Se
     a, b, c = _finite(x, y, z)
     if len(a) < MIN_PARTIAL_POINTS:
         return None
+    from scipy.stats import rankdata
+
     rz = rankdata(c)
     return _pearson(_residual(rankdata(a), rz), _residual(rankdata(b), rz))

@@ -13,7 +13,6 @@ import warnings
 
 import pandas as pd
 from pydantic import BaseModel
-from scipy.stats import spearmanr
 
 from neuromfa.schema.params import AnalysisParams
 
@@ -61,6 +60,8 @@ def spearman_rho(table: pd.DataFrame, metric: str, of: str = "E_mean") -> float 
     """Spearman rho of column ``of`` (default E as a mean over samples, as the report and the
     demo use) with ``metric`` over the steps where both are known; None below 3 such steps or
     for a constant series."""
+    from scipy.stats import spearmanr  # here: scipy.stats costs a second at every CLI start
+
     if metric not in table or of not in table:
         return None
     pairs = table[[of, metric]].apply(pd.to_numeric, errors="coerce").dropna()
