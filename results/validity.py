@@ -148,12 +148,20 @@ class _Series(BaseModel):
     values: dict[tuple[str, int], float | None]  # (model, step) -> value
 
 
-def _model_series(store: NamedStore, model: str, labels: dict[str, str]) -> tuple[list[_Series], pd.DataFrame]:
-    """Every series of one model and its per-step metrics + baselines table."""
+def _model_params(store: NamedStore, model: str) -> list[AnalysisParams]:
+    """The analysis parameter sets of one model (NotFoundError: unknown model; AnalysisError: none)."""
     graphs_of(store, model)  # NotFoundError for an unknown model
     params = _param_sets(store, model)
     if not params:
         raise AnalysisError(f"model {model!r} has no analysis yet", f"analyse it first ({action('analyze', model=model)})")
+    return params
+
+
+def _model_series(store: NamedStore, model: str, params: list[AnalysisParams],
+                  every: list[AnalysisParams]) -> tuple[list[_Series], pd.DataFrame]:
+    """Every series of one model (``params``: its parameter sets) and its per-step metrics +
+    baselines table. Labels tell apart the sets of ``every`` model, so that two runs' series
+    share a label only when they share the parameter set."""
     out: list[_Series] = []
     for p in params:
         table = emergence_frame(store, model, params=p)
@@ -161,8 +169,7 @@ def _model_series(store: NamedStore, model: str, labels: dict[str, str]) -> tupl
             col = _column(table, spec)
             if col.notna().sum() == 0:
                 continue  # e.g. no null model: no E_null
-            label = labels.setdefault(f"{quantity}|{p.key()}", _label(quantity, p, params))
-            out.append(_Series(label=label, quantity=quantity, kind="neuromfa", params=p,
+            out.append(_Series(label=_label(quantity, p, every), quantity=quantity, kind="neuromfa", params=p,
                                values={(model, int(s)): _num(v) for s, v in zip(table["step"], col)}))
     steps = checkpoint_metrics(store, model).merge(checkpoint_baselines(store, model), on="step", how="outer")
     return out, steps
@@ -180,11 +187,12 @@ def validity_table(store: NamedStore, models: str | list[str], metric: str = "va
     if control not in BASELINES:
         raise ConfigError(f"unknown control {control!r}", f"use one of {', '.join(BASELINES)}", param="control")
     negate = default_negate(metric) if negate is None else negate
-    labels: dict[str, str] = {}
+    own = {name: _model_params(store, name) for name in names}
+    every = list({p.key(): p for ps in own.values() for p in ps}.values())
     merged: dict[str, _Series] = {}  # label -> the series of every run
     tables: dict[str, pd.DataFrame] = {}
     for name in names:
-        got, tables[name] = _model_series(store, name, labels)
+        got, tables[name] = _model_series(store, name, own[name], every)
         for s in got:
             if s.label in merged:
                 merged[s.label].values.update(s.values)

@@ -172,3 +172,17 @@ def test_validity_refuses_unanalysed_models_and_too_few_checkpoints(store, graph
         validity_table(store, "two")
     with pytest.raises(ConfigError, match="at least one model"):
         validity_table(store, [])
+
+
+def test_validity_keeps_parameter_sets_of_different_runs_apart(store, graph_server, tmp_path):
+    """Run va analysed at T=100 only and vb at T=150 only: two E rows of three checkpoints each,
+    not one row pooling T=100 and T=150 values under one label."""
+    settings = settings_for(graph_server, store)
+    for model, threshold in (("va", 100.0), ("vb", 150.0)):
+        ingest_path(store, _run(tmp_path, model), name=model, samples=1, k=8)
+        api.analyze(model, mode="one-hop", min_mass=3, threshold=threshold, settings=settings, wait=False)
+    assert api.work(once=True, store=store) == 2 * len(STEPS)
+    report = validity_table(store, ["va", "vb"])
+    e_rows = [r for r in report.rows if r.quantity == "E"]
+    assert sorted((r.threshold, r.n_points) for r in e_rows) == [(100.0, 3), (150.0, 3)]
+    assert len({r.label for r in report.rows}) == len(report.rows)
