@@ -49,6 +49,10 @@ def train_example_cmd(
     """Train a small GPT-NeoX language model from scratch, offline, saving Pythia-style
     checkpoints (0, 1, 2, 4, ..., 512, then evenly spaced) with their validation loss.
     A finished run with the same preset, seed and corpus is reused; an interrupted one resumes."""
+    if live_every is not None:  # refused before the corpus is read and the bar starts
+        from neuromfa.integrations.live import check_every
+
+        check_every(live_every, "live_every")
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -102,8 +102,9 @@ class LiveMetrics(BaseModel):
         return out
 
 
-def check_every(every: int) -> int:
-    return check_range("every", every, 1, MAX_EVERY, "evaluate at most every step and at least once in ten million")
+def check_every(every: int, name: str = "every") -> int:
+    """``every`` in 1..MAX_EVERY; ``name``: the caller's parameter (live_every: --live-every)."""
+    return check_range(name, every, 1, MAX_EVERY, "evaluate at most every step and at least once in ten million")
 
 
 class LiveAnalyzer:

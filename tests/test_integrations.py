@@ -97,6 +97,16 @@ def test_bad_hook_arguments_are_config_errors():
         LiveMFA(5, name="a/b")
 
 
+def test_train_example_refuses_a_bad_live_every_naming_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from neuromfa.cli.main import app
+
+    res = CliRunner().invoke(app, ["train-example", str(tmp_path / "run"), "--live-every", "0"])
+    assert isinstance(res.exception, ConfigError) and "live_every must be" in str(res.exception)
+    assert "training" not in res.output and not (tmp_path / "run").exists()  # before the corpus and the bar
+
+
 class Reporter(TrainerCallback):
     """Stands for TensorBoard / W&B: what the on_log events carried."""
 
