@@ -186,3 +186,16 @@ def test_validity_keeps_parameter_sets_of_different_runs_apart(store, graph_serv
     e_rows = [r for r in report.rows if r.quantity == "E"]
     assert sorted((r.threshold, r.n_points) for r in e_rows) == [(100.0, 3), (150.0, 3)]
     assert len({r.label for r in report.rows}) == len(report.rows)
+
+
+def test_validity_notes_a_control_that_orders_the_checkpoints_as_the_metric(store, graph_server, tmp_path):
+    """val_loss = -scale: log_rms orders the three checkpoints exactly as -val_loss. Its rho is 1
+    only up to rounding (1 - 2e-16 at three points), and the note must say so all the same."""
+    root = _run(tmp_path, "va")
+    for step in STEPS:
+        (root / f"step{step}" / "metrics.json").write_text(json.dumps({"val_loss": -SCALE[step]}))
+    ingest_path(store, root, name="va", samples=1, k=8)
+    api.analyze("va", mode="one-hop", min_mass=3, settings=settings_for(graph_server, store))
+    report = validity_table(store, "va")
+    assert next(r for r in report.rows if r.quantity == "log_rms").spearman == pytest.approx(1.0)
+    assert any("orders the checkpoints exactly" in n for n in report.notes), report.notes
