@@ -109,7 +109,7 @@ def _choose_sets(per_model: dict[str, list[ResultRow]], chosen: ParamFilter) -> 
 def compare_frame(store: NamedStore, models: Sequence[str], *, step: int | None = None,
                   chosen: ParamFilter | None = None) -> pd.DataFrame:
     """One row per mode, quantity (alpha0, width; alpha0_excess, width_excess where every model
-    has a null stored) and model: n samples, mean, std (ddof 1), diff = mean - the first model's
+    has a null stored) and model: n samples (those that passed the sample filter), mean, std (ddof 1), diff = mean - the first model's
     mean, diff_pooled_std = diff / the pooled std of the two. ``step``: each model's step
     (default: its last)."""
     if len(models) < 2:
@@ -127,6 +127,12 @@ def compare_frame(store: NamedStore, models: Sequence[str], *, step: int | None 
             if not mine:
                 raise AnalysisError(f"model {m!r} has no {mode} analysis with {describe(p)} at step {steps[m]}",
                                     f"analyse it with those parameters ({action('analyze', model=m)})")
+            # the samples that passed the sample filter, as in the emergence table (method.md)
+            mine = [r for r in mine if r.passed_filter is not False]
+            if not mine:
+                raise AnalysisError(f"no sample of model {m!r} at step {steps[m]} passed the sample filter of its "
+                                    f"{mode} analysis with {describe(p)}",
+                                    f"analyse it with another {param('filter')} or more samples")
             values[m] = {q: np.asarray([getattr(r, q) for r in mine], dtype=float) for q in QUANTITIES}
             if p.null != "none":
                 for q in QUANTITIES:

@@ -85,3 +85,21 @@ def test_compare_two_models(store, db_env, tmp_path):
     assert "one-hop: T=50, band absolute" in out.output and "diff / pooled std" in out.output
     again = CliRunner(env=db_env).invoke(app, ["compare", "a", "b"])
     assert again.exit_code == 1
+
+
+def test_compare_counts_only_the_samples_that_passed_the_filter(store, graph_server):
+    """With --filter 2 a sample of c1 fails the filter: compare's n and mean are those of the
+    samples that passed, as in the emergence table, not of every sample."""
+    from jobs_helpers import settings_for
+
+    from neuromfa.ingest.pipeline import ingest_path
+
+    for model, seed_base in (("c1", 0), ("c2", 50)):
+        ingest_path(store, FIXTURE, name=model, samples=4, k=4, seed_base=seed_base)
+        api.analyze(model, filter=2, settings=settings_for(graph_server, store))
+    table = api.emergence("c1", store=store)
+    assert table.loc[0, "n_passed"] < table.loc[0, "n_samples"]  # the case at hand
+    got = api.compare(["c1", "c2"], store=store).set_index(["quantity", "model"])
+    assert got.loc[("alpha0", "c1"), "n"] == table.loc[0, "n_passed"]
+    assert got.loc[("alpha0", "c1"), "mean"] == pytest.approx(table.loc[0, "alpha0_mean"], abs=1e-12)
+    assert got.loc[("width", "c1"), "mean"] == pytest.approx(table.loc[0, "width_mean"], abs=1e-12)
