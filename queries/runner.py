@@ -11,6 +11,12 @@ and the server is the guarantee:
   server named by NEO4J_URI ignores the access mode, so without NEO4J_READ_* user Cypher is
   refused there (named queries, our own reads, still run).
 
+Neo4j Community has no roles: its one user may, even in a READ session, run
+``TERMINATE TRANSACTIONS`` and DBMS procedures. So on Neo4j a read-only statement is first
+planned by the server (EXPLAIN, which runs nothing) and refused unless the server classifies it
+as a read (query type "r"), its plan terminates no transaction and every procedure it calls is
+on the read allow-list: the server's parse of the statement, not a scan of its text.
+
 In front of that, a statement scanner refuses, before anything is sent, the clauses that
 change data or schema (CREATE, MERGE, SET, DELETE, REMOVE, DROP, FOREACH, LOAD CSV,
 ``IN [n] [CONCURRENT] TRANSACTIONS``, ...) and ``CALL`` of any procedure not on the read
@@ -33,7 +39,13 @@ from neo4j.exceptions import DriverError, Neo4jError
 from neuromfa.base.errors import DatabaseError, action, param
 from neuromfa.queries.library import QueryInfo, bind_params, get_query
 from neuromfa.store.connection import Store, open_store, translate
-from neuromfa.store.user_cypher import QueryResult, run_auto_commit, run_rolled_back
+from neuromfa.store.user_cypher import (
+    QueryResult,
+    StatementPlan,
+    plan_of,
+    run_auto_commit,
+    run_rolled_back,
+)
 
 __all__ = ["QueryResult", "execute", "read_only", "refuse_write_clauses", "run_cypher", "run_named",
            "run_query", "write_clauses"]
@@ -182,11 +194,62 @@ def statement_error(exc: Neo4jError, text: str, *, named: str | None = None) -> 
     return DatabaseError(f"the graph database rejected {what}: {message}{at}", hint=hint)
 
 
+def explain_text(text: str) -> str:
+    """``text`` as a statement the server plans without running it: EXPLAIN in front, or in
+    place of a leading PROFILE (the two cannot be combined)."""
+    tokens = [m for m in _TOKEN_RE.finditer(text) if m.lastgroup != "skip"]
+    i = 0
+    if tokens and tokens[0].group().upper() == "CYPHER":  # CYPHER 5 runtime=slotted ...
+        i = 1
+        while i < len(tokens):
+            if tokens[i].lastgroup == "other":
+                i += 1
+            elif i + 1 < len(tokens) and tokens[i + 1].group() == "=":
+                i += 3
+            else:
+                break
+    if i < len(tokens) and tokens[i].lastgroup == "word" and tokens[i].group().upper() == "PROFILE":
+        start, end = tokens[i].span()
+        return f"{text[:start]}EXPLAIN{text[end:]}"
+    return f"EXPLAIN {text}"
+
+
+def plan_refusals(plan: StatementPlan) -> list[str]:
+    """What in the server's plan a read-only statement may not do (empty: it may run)."""
+    found: list[str] = []
+    if plan.query_type != "r":
+        kind = _QUERY_TYPES.get(plan.query_type, repr(plan.query_type))
+        found.append(f"the server classifies it as {kind}")
+    found += [f"{op} (an administration command)" for op in dict.fromkeys(plan.operators)
+              if op.startswith("Terminate")]
+    found += [f"CALL {p} (not a read procedure)" for p in dict.fromkeys(plan.procedures)
+              if not is_read_procedure(p)]
+    return found
+
+
+_QUERY_TYPES = {"w": "a write", "rw": "a read-write", "s": "a schema or DBMS statement"}
+
+
+def refuse_unsafe_plan(store: Store, text: str, params: Mapping[str, Any]) -> None:
+    """On a server whose READ sessions let administration through (Neo4j), refuse ``text``
+    unless the server's own plan of it is a plain read (see the module docstring)."""
+    if not store.enforces_read_sessions():
+        return  # ArcadeDB: the read-only user is the guarantee, and it has no such commands
+    refusals = plan_refusals(plan_of(store, explain_text(text), params))
+    if refusals:
+        raise DatabaseError(
+            f"refused by the graph server's plan of the statement: {'; '.join(refusals)}, and "
+            f"it runs read-only; it was planned (EXPLAIN), not run, nothing was changed",
+            hint=WRITE_HINT)
+
+
 def read_only(store: Store, text: str, params: Mapping[str, Any]) -> QueryResult:
-    """Run ``text`` read-only and rolled back; refuse it (DatabaseError) when the server refuses
-    a write or reports any update. The read-only guarantee comes from ``store``'s credentials
-    (see ``Store.reader()``). Other driver errors are not translated here."""
+    """Run ``text`` read-only and rolled back; refuse it (DatabaseError) when the server's plan
+    of it is not a plain read (Neo4j), the server refuses a write or it reports any update. The
+    read-only guarantee comes from ``store``'s credentials (see ``Store.reader()``) and, on
+    Neo4j, its READ sessions. Other driver errors are not translated here."""
     try:
+        refuse_unsafe_plan(store, text, params)
         result, updated = run_rolled_back(store, text, params)
     except Neo4jError as exc:
         if _is_access_mode(exc):

@@ -5,7 +5,7 @@ on top of this lives in queries/runner.py; the read-only credentials come from t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ import neo4j
 import neo4j.graph
 import pandas as pd
 from neo4j.exceptions import DriverError, Neo4jError
+from pydantic import BaseModel
 
 from neuromfa.store.connection import Store
 
@@ -80,6 +81,36 @@ def run_rolled_back(store: Store, text: str, params: Mapping[str, Any]) -> tuple
             raise
         tx.rollback()  # always: a read leaves nothing behind that a rollback can undo
     return QueryResult(columns, rows, nonzero_counters(summary)), bool(summary.counters.contains_updates)
+
+
+class StatementPlan(BaseModel):
+    """What the server's planner says a statement does (from EXPLAIN: planned, never run)."""
+
+    query_type: str  # the server's classification: "r", "rw", "w" or "s" (schema / DBMS)
+    operators: list[str]  # the plan's operator types, without their "@database" suffix
+    procedures: list[str]  # the procedures the plan calls, as the server names them
+
+
+def _operators(plan: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    yield plan
+    for child in plan.get("children") or ():
+        yield from _operators(child)
+
+
+def plan_of(store: Store, explain_text: str, params: Mapping[str, Any]) -> StatementPlan:
+    """The server's plan of ``explain_text`` (a statement led by EXPLAIN, which the server
+    plans and does not run), read in a READ session. Driver errors propagate untranslated."""
+    with store.session(default_access_mode=neo4j.READ_ACCESS) as session:
+        summary = session.run(explain_text, dict(params)).consume()
+    operators, procedures = [], []
+    for op in _operators(summary.plan or {}):
+        name = str(op.get("operatorType", "")).split("@", 1)[0]
+        operators.append(name)
+        if name == "ProcedureCall":
+            details = str((op.get("args") or {}).get("Details", ""))
+            procedures.append(details.split("(", 1)[0].strip().replace("`", ""))
+    return StatementPlan(query_type=summary.query_type or "", operators=operators,
+                         procedures=procedures)
 
 
 def run_auto_commit(store: Store, text: str, params: Mapping[str, Any]) -> QueryResult:
