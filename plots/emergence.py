@@ -167,3 +167,50 @@ def plot_emergence(
     """Write the emergence figure as ``out_path`` .png and .svg; return what was drawn."""
     fig, summary = emergence_figure(df, metric=metric, metrics_df=metrics_df)
     return summary.model_copy(update={"paths": save(fig, out_path)})
+
+
+class ModelsEmergenceSummary(PlotSummary):
+    models: list[str]
+    steps: dict[str, list[int]]  # model -> its steps drawn
+    panels: list[str]
+
+
+MULTI_LABELS = {"alpha0": "α₀", "width": "w", "E": "E"}
+
+
+def models_emergence_figure(tables: dict[str, pd.DataFrame]) -> tuple[Figure, ModelsEmergenceSummary]:
+    """alpha_0, width and E of several models against step: one curve per model (mean ± std over
+    its samples, at its own steps) in each panel. The null model and checkpoint metrics are not
+    drawn here (one model's figure has them): overlaid per model they would hide the curves.
+    ``tables``: model -> an emergence table."""
+    if not tables:
+        raise ConfigError("emergence plot: no model to draw")
+    steps: dict[str, list[int]] = {}
+    with style():
+        fig = new_figure(10.0, 8.5)
+        axes = fig.subplots(len(PANELS), 1, sharex=True)
+        for i, (model, df) in enumerate(tables.items()):
+            require_columns(df, COLUMNS, f"emergence plot of model {model!r}")
+            data = df.sort_values("step")
+            x = data["step"].to_numpy(dtype=float)
+            steps[model] = [int(s) for s in x]
+            for ax, spec in zip(axes, PANELS):
+                prefix = spec[0]
+                mean = data[f"{prefix}_mean"].to_numpy(dtype=float)
+                std = np.nan_to_num(data[f"{prefix}_std"].to_numpy(dtype=float), nan=0.0)
+                _panel(ax, x, mean, std, (prefix, spec[1], f"{model} ({len(x)} step{'s' if len(x) != 1 else ''})", f"C{i % 10}"))
+        for ax, spec in zip(axes, PANELS):
+            # one legend per panel, outside the plot area as in the one-model figure
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                      title=f"{MULTI_LABELS[spec[0]]}, mean ± std over samples")
+        axes[-1].set_xlabel(X_LABEL)
+        axes[0].set_title(f"Multifractal emergence of {len(tables)} models over training "
+                          "(no null model or metrics: plot one model for them)")
+    summary = ModelsEmergenceSummary(models=list(tables), steps=steps, panels=[spec[0] for spec in PANELS])
+    return fig, summary
+
+
+def plot_model_emergence(tables: dict[str, pd.DataFrame], out_path: str | Path) -> ModelsEmergenceSummary:
+    """Write the emergence figure of several models as ``out_path`` .png and .svg."""
+    fig, summary = models_emergence_figure(tables)
+    return summary.model_copy(update={"paths": save(fig, out_path)})

@@ -87,3 +87,81 @@ def plot_nfd(df: pd.DataFrame, out_path: str | Path) -> NfdSummary:
     """Write the NFD figure as ``out_path`` .png and .svg; return what was drawn."""
     fig, summary = nfd_figure(df)
     return summary.model_copy(update={"paths": save(fig, out_path)})
+
+
+class ModelsNfdSummary(PlotSummary):
+    models: list[str]
+    steps: dict[str, int]  # model -> the step drawn
+    kinds: list[str]
+    counts: dict[str, dict[str, int]]  # model -> kind -> neurons with an NFD
+    excluded: dict[str, int]
+    violins: dict[str, int]
+
+
+def models_nfd_figure(frames: dict[str, pd.DataFrame], steps: dict[str, int]) -> tuple[Figure, ModelsNfdSummary]:
+    """The NFD of several models in one axes: per layer kind, one violin per model side by side
+    (the points themselves where a model has fewer than two distinct values), a colour per model.
+    ``frames``: model -> an NFD table (kind, nfd); ``steps``: model -> the step it is of."""
+    if not frames:
+        raise ConfigError("NFD plot: no model to draw")
+    values: dict[str, dict[str, np.ndarray]] = {}
+    excluded: dict[str, int] = {}
+    for model, df in frames.items():
+        require_columns(df, COLUMNS, f"NFD plot of model {model!r}")
+        kinds = df["kind"].astype(str).to_numpy()
+        nfd = pd.to_numeric(df["nfd"], errors="coerce").to_numpy(dtype=float)
+        eligible = np.isfinite(nfd)
+        if not eligible.any():
+            raise ConfigError(f"NFD plot: no neuron of model {model!r} has an NFD (all ineligible)",
+                              "lower min_mass or check the analysis")
+        values[model] = {str(k): nfd[(kinds == k) & eligible] for k in np.unique(kinds)}
+        excluded[model] = int((~eligible).sum())
+    order = kind_order(sorted({k for per_kind in values.values() for k in per_kind}))
+    counts = {m: {k: int(len(values[m].get(k, ()))) for k in order} for m in frames}
+    n = len(frames)
+    slot = 0.8 / n  # each kind's 0.8 wide slot, shared by the models
+    violins: dict[str, int] = {}
+    with style():
+        fig = new_figure(max(7.0, (0.6 + 0.5 * n) * len(order) + 2.5), 4.8)
+        ax = fig.add_subplot()
+        handles: list[Patch] = []
+        for i, model in enumerate(frames):
+            colour = f"C{i % 10}"
+            offset = -0.4 + slot * (i + 0.5)
+            per_kind = [values[model].get(k, np.array([])) for k in order]
+            at = np.arange(1, len(order) + 1) + offset
+            wide = [j for j, v in enumerate(per_kind) if len(np.unique(v)) >= 2]
+            if wide:
+                parts = ax.violinplot([per_kind[j] for j in wide], positions=at[wide], showmedians=True,
+                                      showextrema=True, widths=0.9 * slot)
+                bodies: list[PolyCollection] = parts["bodies"]  # type: ignore[assignment]  # a list, whatever the stubs say
+                for body in bodies:
+                    body.set_facecolor(colour)
+                    body.set_edgecolor("black")
+                    body.set_alpha(0.5)
+                for name in ("cmedians", "cmins", "cmaxes", "cbars"):
+                    parts[name].set_color(colour)
+            for j, v in enumerate(per_kind):
+                if j not in wide and len(v):
+                    ax.scatter(np.full(len(v), at[j]), v, color=colour, marker="o", s=16, zorder=3)
+            violins[model] = len(wide)
+            eligible_n = sum(counts[model].values())
+            handles.append(Patch(facecolor=colour, alpha=0.5, edgecolor="black",
+                                 label=f"{model} (step {steps[model]}): {eligible_n} with an NFD, "
+                                       f"{excluded[model]} ineligible (excluded)"))
+        positions = np.arange(1, len(order) + 1)
+        ax.set_xticks(positions, [f"{k}\n(n={'/'.join(str(counts[m][k]) for m in frames)})" for k in order])
+        ax.set_xlim(0.4, len(order) + 0.6)
+        ax.set_xlabel("layer kind, in network order (n = neurons with an NFD, per model in legend order)")
+        ax.set_ylabel("NFD, slope of ln N(r) against ln r (dimensionless)")
+        ax.set_title(f"Node fractal dimension per layer kind of {n} models")
+        ax.legend(handles=handles, loc="best")
+    summary = ModelsNfdSummary(models=list(frames), steps=dict(steps), kinds=order, counts=counts,
+                               excluded=excluded, violins=violins)
+    return fig, summary
+
+
+def plot_model_nfd(frames: dict[str, pd.DataFrame], steps: dict[str, int], out_path: str | Path) -> ModelsNfdSummary:
+    """Write the NFD figure of several models as ``out_path`` .png and .svg."""
+    fig, summary = models_nfd_figure(frames, steps)
+    return summary.model_copy(update={"paths": save(fig, out_path)})

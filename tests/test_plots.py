@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection, PolyCollection
+from matplotlib.colors import to_rgb
 from matplotlib.container import ErrorbarContainer
 
 from neuromfa.base.errors import ConfigError
-from neuromfa.plots.emergence import emergence_figure, plot_emergence
+from neuromfa.plots.emergence import emergence_figure, models_emergence_figure, plot_emergence, plot_model_emergence
 from neuromfa.plots.figure import output_paths
-from neuromfa.plots.nfd import nfd_figure, plot_nfd
+from neuromfa.plots.nfd import models_nfd_figure, nfd_figure, plot_model_nfd, plot_nfd
 from neuromfa.plots.spectrum import models_spectrum_figure, plot_model_spectra, plot_spectra, spectrum_figure
 from neuromfa.schema.layers import KINDS
 
@@ -279,6 +280,30 @@ def test_emergence_without_a_stored_null_draws_no_null():
     assert all(len(_legend_texts(ax)) == 1 for ax in fig.axes)
 
 
+def test_models_emergence_one_curve_per_model_in_each_panel_at_its_own_steps(tmp_path):
+    tables = {"a": _emergence(), "b": _with_null(_emergence(steps=[0, 10, 100])).assign(E_mean=lambda d: -d["E_mean"])}
+    fig, drawn = models_emergence_figure(tables)
+    assert drawn.models == ["a", "b"] and drawn.steps == {"a": STEPS, "b": [0, 10, 100]}
+    assert drawn.panels == ["alpha0", "width", "E"] and len(fig.axes) == 3  # no metric axes
+    for ax, name in zip(fig.axes, drawn.panels):
+        bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        assert len(bars) == 2
+        for bar, (model, df) in zip(bars, tables.items()):
+            np.testing.assert_array_equal(bar.lines[0].get_xdata(), drawn.steps[model])
+            np.testing.assert_allclose(bar.lines[0].get_ydata(), df[f"{name}_mean"])
+        assert bars[0].lines[0].get_color() != bars[1].lines[0].get_color()
+        assert not [line for line in ax.lines if line.get_linestyle() == "--"]  # no null drawn
+        assert _legend_texts(ax) == [f"a ({len(STEPS)} steps)", "b (3 steps)"]
+    assert "2 models" in fig.axes[0].get_title() and "plot one model" in fig.axes[0].get_title()
+    _check_files(plot_model_emergence(tables, tmp_path / "two"), tmp_path, "a (8 steps)", "b (3 steps)")
+    one, _ = models_emergence_figure({"c": _emergence(steps=[5])})
+    assert _legend_texts(one.axes[0]) == ["c (1 step)"]
+    with pytest.raises(ConfigError, match="no model"):
+        models_emergence_figure({})
+    with pytest.raises(ConfigError, match="model 'b'.*lacks column"):
+        models_emergence_figure({"a": _emergence(), "b": _emergence().drop(columns="E_std")})
+
+
 # NFD
 
 
@@ -331,3 +356,38 @@ def test_plot_nfd_writes_png_and_svg(tmp_path):
     summary = plot_nfd(_nfd_table(), tmp_path / "nfd.svg")
     assert [p.name for p in summary.paths] == ["nfd.png", "nfd.svg"]
     _check_files(summary, tmp_path, "mlp_hidden", "ineligible (no NFD, excluded)")
+
+
+def test_models_nfd_side_by_side_violins_per_kind(tmp_path):
+    a = _nfd_table(seed=1)
+    b = pd.DataFrame({"kind": ["input"] * 4 + ["qkv"] * 3 + ["zeta"],
+                      "nfd": [1.0, 1.2, 1.4, np.nan, 2.0, 2.0, np.nan, 0.5]})
+    fig, drawn = models_nfd_figure({"a": a, "b": b}, {"a": 10, "b": 0})
+    (ax,) = fig.axes
+    assert drawn.models == ["a", "b"] and drawn.steps == {"a": 10, "b": 0}
+    assert drawn.kinds == [*KINDS, "zeta"]
+    assert drawn.counts["b"] == {**dict.fromkeys(KINDS, 0), "input": 3, "qkv": 2, "zeta": 1}
+    assert drawn.counts["a"]["zeta"] == 0 and drawn.counts["a"]["qkv"] == int(a[a["kind"] == "qkv"]["nfd"].notna().sum())
+    assert drawn.excluded == {"a": int(a["nfd"].isna().sum()), "b": 2}
+    # a: five violins (its lone output value a point); b: one (input), qkv (one value twice) and zeta as points
+    assert drawn.violins == {"a": 5, "b": 1}
+    bodies = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bodies) == 6
+    assert {tuple(np.round(b.get_facecolor()[0][:3], 3)) for b in bodies} == {
+        tuple(np.round(to_rgb(c), 3)) for c in ("C0", "C1")}
+    points = np.concatenate([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+    qkv, zeta, output = 1 + KINDS.index("qkv"), len(KINDS) + 1, len(KINDS)
+    # a's points left of each kind's tick, b's right of it
+    assert sorted(map(tuple, np.round(points, 6))) == sorted(
+        [(output - 0.2, 1.1), (qkv + 0.2, 2.0), (qkv + 0.2, 2.0), (zeta + 0.2, 0.5)])
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[0] == f"input\n(n={drawn.counts['a']['input']}/3)" and ticks[-1] == "zeta\n(n=0/1)"
+    assert _legend_texts(ax) == [f"a (step 10): {sum(drawn.counts['a'].values())} with an NFD, "
+                                 f"{drawn.excluded['a']} ineligible (excluded)",
+                                 "b (step 0): 6 with an NFD, 2 ineligible (excluded)"]
+    _check_files(plot_model_nfd({"a": a, "b": b}, {"a": 10, "b": 0}, tmp_path / "two"), tmp_path,
+                 "a (step 10)", "b (step 0)")
+    with pytest.raises(ConfigError, match="no model"):
+        models_nfd_figure({}, {})
+    with pytest.raises(ConfigError, match="model 'b' has an NFD"):
+        models_nfd_figure({"a": a, "b": b.assign(nfd=np.nan)}, {"a": 1, "b": 1})
