@@ -15,12 +15,13 @@ Server used by the tests:
   starts by emptying.
 
 Fixtures: ``graph_server`` (session), ``store`` (a Store on a fresh, schema-applied
-database), ``db_env`` (a full environment whose NEO4J_* point at the ``store`` database,
+database; ``module_store``: one per module), ``db_env`` (a full environment whose NEO4J_* point at the ``store`` database,
 for `subprocess` or typer's CliRunner), ``free_port``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -172,9 +173,9 @@ def wipe(store: Store) -> None:
         session.run(WIPE_BATCHED).consume()
 
 
-@pytest.fixture
-def store(graph_server: GraphServer) -> Iterator[Store]:
-    """A Store on a fresh, empty database with the schema applied; dropped afterwards."""
+@contextlib.contextmanager
+def fresh_store(graph_server: GraphServer) -> Iterator[Store]:
+    """A Store on a fresh, empty database with the schema applied; dropped (emptied) after."""
     if graph_server.admin is not None:
         name = f"t_{uuid.uuid4().hex[:16]}"
         graph_server.admin.create_database(name)
@@ -194,9 +195,8 @@ def store(graph_server: GraphServer) -> Iterator[Store]:
                 wipe(st)
 
 
-@pytest.fixture
-def db_env(store: Store, graph_server: GraphServer) -> dict[str, str]:
-    """os.environ plus NEO4J_* naming the ``store`` fixture's database (same data)."""
+def env_of(store: Store, graph_server: GraphServer) -> dict[str, str]:
+    """os.environ plus NEO4J_* naming ``store``'s database (same data)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
     env.update(graph_server.env)
     env.update({
@@ -210,6 +210,32 @@ def db_env(store: Store, graph_server: GraphServer) -> dict[str, str]:
     if store.database:
         env["NEO4J_DATABASE"] = store.database
     return env
+
+
+@pytest.fixture
+def store(graph_server: GraphServer) -> Iterator[Store]:
+    """A Store on a fresh, empty database with the schema applied; dropped afterwards."""
+    with fresh_store(graph_server) as st:
+        yield st
+
+
+@pytest.fixture(scope="module")
+def module_store(graph_server: GraphServer) -> Iterator[Store]:
+    """``store`` shared by a module's tests: for tests that each check they changed nothing."""
+    with fresh_store(graph_server) as st:
+        yield st
+
+
+@pytest.fixture
+def db_env(store: Store, graph_server: GraphServer) -> dict[str, str]:
+    """os.environ plus NEO4J_* naming the ``store`` fixture's database (same data)."""
+    return env_of(store, graph_server)
+
+
+@pytest.fixture(scope="module")
+def module_db_env(module_store: Store, graph_server: GraphServer) -> dict[str, str]:
+    """``db_env`` of ``module_store``."""
+    return env_of(module_store, graph_server)
 
 
 @pytest.fixture

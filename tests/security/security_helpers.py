@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import neo4j
 import pytest
 import query_graph as qg
+from neo4j import GraphDatabase
 
 from neuromfa.cli.main import main
 from neuromfa.store.connection import Store
@@ -113,3 +115,77 @@ def write_csv(folder: Path) -> Path:
     path.write_text("name,value\nsecret,42\n")
     os.chmod(path, 0o600)
     return path
+
+
+# -- the attacks ------------------------------------------------------------------------------
+DO_WHEN_DELETE = ("CALL apoc.do.when(true, 'MATCH (n) CALL { WITH n DETACH DELETE n } IN "
+                  "TRANSACTIONS RETURN 1 AS x', '', {}) YIELD value RETURN value")
+CONCURRENT_SET = ("MATCH (c:Canary) CALL { WITH c WITH c WHERE c:`Canary` SET c.v = 99 } "
+                  "IN CONCURRENT TRANSACTIONS")
+
+# (id, statement); {csv} is replaced by a local file's URL.
+ATTACKS = [
+    ("do-when-delete-in-transactions", DO_WHEN_DELETE),
+    ("concurrent-transactions-after-quoted-label", CONCURRENT_SET),
+    ("new-label", "CREATE (:FreshLabel {x: 1})"),
+    ("new-label-after-quoted-name", "MATCH (c:`Canary`) SET c:FreshLabel"),
+    ("new-relationship-type", "MATCH (a:Canary {v: 1}), (b:Canary {v: 3}) CREATE (a)-[:FRESH_REL]->(b)"),
+    ("load-csv", "LOAD CSV FROM '{csv}' AS row RETURN row"),
+    ("load-csv-with-headers-create", "LOAD CSV WITH HEADERS FROM '{csv}' AS row CREATE (:Leak {v: row.value})"),
+    ("load-csv-after-quoted-name", "MATCH (c:`Canary`) LOAD CSV FROM '{csv}' AS row RETURN row"),
+    ("comment-before-keyword", "MATCH (c:Canary) /* harmless */ SET c.v = 5"),
+    ("line-comment-before-keyword", "MATCH (c:Canary) // harmless\nSET c.v = 5"),
+    ("comment-inside-keyword", "MATCH (c:Canary) SE/**/T c.v = 5"),
+    ("unicode-escape-in-keyword", "MATCH (c:Canary) S\\u0045T c.v = 5"),
+    ("unicode-escape-in-label", "MATCH (c:`Can\\u0061ry`) SET c.v = 5"),
+    ("unicode-label", "CREATE (:Ünïcødé {x: 1})"),
+    ("mixed-case", "match (c:Canary) sEt c.v = 5"),
+    ("mixed-case-delete", "MATCH (c:Canary) DeTaCh DeLeTe c"),
+    ("quoted-procedure-name", "CALL `apoc`.`do`.`when`(true, 'MATCH (n:Canary) SET n.v = 7 RETURN 1 AS x', '', {}) YIELD value RETURN value"),
+    ("do-when-plain-set", "CALL apoc.do.when(true, 'MATCH (n:Canary) SET n.v = 1000 RETURN 1 AS x', '', {}) YIELD value RETURN value"),
+    ("merge-node-procedure", "CALL apoc.merge.node(['Merged'], {k: 1}) YIELD node RETURN node"),
+    ("merge-node-existing-label", "CALL merge.node(['Canary'], {v: 42}) YIELD node RETURN node"),
+    ("refactor-rename-label", "CALL apoc.refactor.rename.label('Canary', 'Bird')"),
+    ("create-label-procedure", "CALL db.createLabel('ProcLabel')"),
+    ("create-index", "CREATE INDEX canary_v IF NOT EXISTS FOR (c:Canary) ON (c.v)"),
+    ("create-constraint", "CREATE CONSTRAINT canary_name IF NOT EXISTS FOR (c:Canary) REQUIRE c.name IS UNIQUE"),
+    ("drop-existing-index", "DROP INDEX graph_model"),
+    ("drop-existing-constraint", "DROP CONSTRAINT job_jid IF EXISTS"),
+    ("set-map-plus", "MATCH (c:Canary) SET c += {v: 7, extra: true}"),
+    ("set-map-replace", "MATCH (c:Canary) SET c = {}"),
+    ("remove-property", "MATCH (c:Canary) REMOVE c.v"),
+    ("remove-label", "MATCH (c:Canary) REMOVE c:Canary"),
+    ("foreach", "MATCH (c:Canary) WITH collect(c) AS cs FOREACH (x IN cs | SET x.v = 0)"),
+    ("merge-in-subquery", "CALL { MERGE (:Canary {v: 100}) } RETURN 1 AS one"),
+    ("merge-relationship-in-subquery", "MATCH (c:Canary {v: 1}) CALL { WITH c MERGE (c)-[:PECKS]->(:Canary {v: 4}) } RETURN 1 AS one"),
+    ("create-in-transactions-of-rows", "UNWIND [1, 2] AS i CALL { WITH i CREATE (:Canary {v: i}) } IN 2 CONCURRENT TRANSACTIONS OF 1 ROW ON ERROR CONTINUE"),
+    ("set-in-transactions-param-batch", "MATCH (c:Canary) CALL { WITH c SET c.v = 6 } IN TRANSACTIONS OF $n ROWS"),
+    ("profile-prefix", "PROFILE MATCH (c:Canary) SET c.v = 8"),
+    ("explain-prefix", "EXPLAIN MATCH (c:Canary) DETACH DELETE c"),
+    ("two-statements", "MATCH (n) RETURN count(n) AS n; MATCH (c:Canary) SET c.v = 9"),
+    ("delete-relationships", "MATCH ()-[r]->() DELETE r"),
+    ("set-relationship-property", "MATCH ()-[r:PECKS]->() SET r.w = 2.0"),
+    ("detach-delete-everything", "MATCH (n) DETACH DELETE n"),
+]
+
+
+# The server may let these through because they write nothing (ArcadeDB reads the escape
+# literally, so the label matches no node; EXPLAIN does not run the SET; PROFILE's SET is
+# refused at commit but its auto-commit run leaves nothing): only the fingerprint is checked.
+SERVER_NO_OPS = {"unicode-escape-in-label", "profile-prefix", "explain-prefix"}
+
+
+def attack_statement(template: str, csv_url: str) -> str:
+    return template.replace("{csv}", csv_url)
+
+
+def reader_driver(graph_server: Any) -> tuple[neo4j.Driver, dict[str, str]]:
+    """The read-only path below neuromfa: the local ArcadeDB's read-only user; on Neo4j
+    Community, which has no such user, the administrator in READ sessions (the driver's session
+    arguments), which the server enforces."""
+    if graph_server.name == "neo4j":
+        assert graph_server.reader is None
+        return (GraphDatabase.driver(graph_server.uri, auth=(graph_server.username, graph_server.password)),
+                {"default_access_mode": neo4j.READ_ACCESS})
+    assert graph_server.reader is not None, "the local server has a read-only user"
+    return GraphDatabase.driver(graph_server.uri, auth=graph_server.reader), {}
