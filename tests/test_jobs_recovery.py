@@ -148,7 +148,7 @@ def test_pool_processes_exit_and_give_back_their_jobs_when_analyze_is_killed(sto
     for pid in held.values():
         os.kill(pid, signal.SIGCONT)  # orphans now, with a job in hand
     try:
-        wait_until(lambda: not any(alive(p) for p in tree), timeout=10, what="the orphaned processes to exit")
+        wait_until(lambda: not any(alive(p) for p in tree), timeout=20, what="the orphaned processes to exit")
     finally:
         for pid in tree:  # should all be gone; a failure must not leave them running
             with contextlib.suppress(ProcessLookupError):
