@@ -23,7 +23,10 @@ import numpy as np
 from neuromfa.schema.records import CheckpointBaselines, MatrixBaseline
 
 SEED = 0  # of the Lanczos start vector
-TOL = 1e-8  # ARPACK's relative tolerance on the largest eigenvalue of W^T W (float32 products reach ~1e-8)
+# ARPACK's relative tolerance on the largest eigenvalue of W^T W. Its eigenvalue estimate
+# converges far faster than this bound: at 1e-5 the error on random-init Pythia-160M shapes was
+# still ~1e-8 (the float32 floor), with ~30% fewer products than at 1e-8.
+TOL = 1e-5
 MAX_ITER = 300  # ARPACK restarts: bounds the work (each restart is about 20 products with W^T W)
 DENSE_MAX = 128  # a smaller side this small is solved exactly (LAPACK on its Gram matrix), no iteration
 _CHUNK_ELEMS = 1 << 20  # float64 temporaries of at most 8 MB
