@@ -41,9 +41,7 @@ ExecutorName = Literal["local", "ray"]  # the one definition: the CLI derives it
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
 
 WATCHDOG_S = 0.5  # how often a pool process checks that its parent is alive
-RELEASE_WAIT_S = 10.0  # how long an orphaned pool process tries to release its job before exiting
-# (one write, but under heavy load on Neo4j an orphan once gave up after 3 s, silently, and its
-# job waited to be reclaimed as stale)
+RELEASE_WAIT_S = 3.0  # how long an orphaned pool process tries to release its job before exiting
 MAX_POOL_DEATHS = 2  # a job held by a dying pool process this often is failed, not requeued
 
 _store: Store | None = None  # one Store per worker process, opened on first use

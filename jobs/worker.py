@@ -225,18 +225,32 @@ def _bookkeeping(fn: Callable[[], T]) -> T | None:
         return None
 
 
+def _claim(store: Store, jid: str, token: str, worker: str) -> jobs.JobInfo | None:
+    """Claim ``jid``, held in ``_held`` from before the claim: a process stopped or orphaned
+    right after the claim commits still gives the job back when it exits (a release with a
+    token that never claimed is a no-op)."""
+    _held[jid] = (store, token)
+    job = None
+    try:
+        job = jobs.claim(store, jid, token, worker)
+    finally:
+        if job is None:  # not claimed (or the claim failed): nothing to give back
+            _held.pop(jid, None)
+    return job
+
+
 def run_job(store: Store, jid: str, worker: str | None = None, *, stale_after: float = jobs.STALE_AFTER_S,
             before_commit: BeforeCommit | None = None) -> JobOutcome:
     """Claim job ``jid`` and run it; ``skipped`` when it is not queued (another worker has it,
     or it was cancelled or finished). A running job whose worker is gone is reclaimed first."""
     worker = worker or jobs.worker_id()
     token = jobs.new_token()
-    job = jobs.claim(store, jid, token, worker)
+    job = _claim(store, jid, token, worker)
     if job is None:
         now = jobs.get_job(store, jid)
         why = jobs.worker_gone(now, stale_after) if now.status == "running" else None
         if why is not None and jobs.reclaim(store, now, why):
-            job = jobs.claim(store, jid, token, worker)
+            job = _claim(store, jid, token, worker)
         if job is None:
             now = jobs.get_job(store, jid)
             return JobOutcome(jid=jid, graph=now.graph, status="skipped", worker=worker,
@@ -253,7 +267,7 @@ def run_next(store: Store, worker: str | None = None, *, before_commit: BeforeCo
             return None
         for jid in candidates:
             token = jobs.new_token()
-            job = jobs.claim(store, jid, token, worker)
+            job = _claim(store, jid, token, worker)
             if job is not None:
                 return execute(store, job, token, worker, before_commit=before_commit)
         # every candidate was taken by another worker meanwhile: look again

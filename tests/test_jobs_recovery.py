@@ -8,15 +8,15 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import psutil
 import pytest
+from cli_helpers import run_cli as cli
 from conftest import pick_free_port
-from jobs_helpers import CLI, COUNT_ANALYSES, COUNT_JOBS, Proc, count, race, store_fixture, store_pythia_shaped, wait_until
+from jobs_helpers import COUNT_ANALYSES, COUNT_JOBS, Proc, count, race, store_fixture, store_pythia_shaped, wait_until
 
 from neuromfa.base.errors import ConfigError
 from neuromfa.base.settings import HomeSettings
@@ -104,11 +104,8 @@ def reaper():
         proc.popen.wait(30)
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120)
-
-
 # -- the local pool ------------------------------------------------------------------------------
+@pytest.mark.servers("arcadedb")  # its subject is the pool (~60 s on Neo4j); job statements: both
 def test_killed_pool_process_requeues_then_fails_its_job_and_the_run_goes_on(store, db_env, reaper):
     """SIGKILL the pool process running a job: the job is requeued and the run goes on in a new
     pool; kill the process running it again: the job fails with the reason. Every other job is
@@ -148,7 +145,7 @@ def test_pool_processes_exit_and_give_back_their_jobs_when_analyze_is_killed(sto
     for pid in held.values():
         os.kill(pid, signal.SIGCONT)  # orphans now, with a job in hand
     try:
-        wait_until(lambda: not any(alive(p) for p in tree), timeout=20, what="the orphaned processes to exit")
+        wait_until(lambda: not any(alive(p) for p in tree), timeout=10, what="the orphaned processes to exit")
     finally:
         for pid in tree:  # should all be gone; a failure must not leave them running
             with contextlib.suppress(ProcessLookupError):
@@ -161,6 +158,27 @@ def test_pool_processes_exit_and_give_back_their_jobs_when_analyze_is_killed(sto
         assert f"pool process {pid} lost the process that started it; job {jid} given back" in proc.output()
     assert {j.status for j in after.values()} == {"queued"}
     assert count(store, COUNT_ANALYSES) == 0
+
+
+def test_a_job_claimed_an_instant_before_its_process_dies_is_given_back(store, monkeypatch):
+    """An orphaned pool process gives back what it holds; that covers the instant between the
+    claim's commit and the job's start (the job is held from before the claim: a process
+    frozen there once left its job running until it was reclaimed as stale)."""
+    store_fixture(store, "neox", steps=(0,), samples=(0,))
+    (jid,), _ = jobs.enqueue(store, [GID0], ONE_HOP)
+    claim, said = jobs.claim, []
+
+    def claim_then_exit(*args, **kwargs):
+        claim(*args, **kwargs)
+        worker.release_held(said.append)  # what the orphan does as it exits, right now
+        raise SystemExit(1)
+
+    monkeypatch.setattr(jobs, "claim", claim_then_exit)
+    with pytest.raises(SystemExit):
+        worker.run_job(store, jid)
+    assert said == [f"job {jid} given back to the queue"]
+    job = jobs.get_job(store, jid)
+    assert (job.status, job.worker) == ("queued", None)
 
 
 # -- stale jobs ----------------------------------------------------------------------------------
@@ -245,7 +263,7 @@ def test_a_finished_job_frees_its_graph_and_parameters(store):
 
 
 # -- bulk retry and the list bound -----------------------------------------------------------------
-def test_retry_in_bulk_by_status_and_model(store, db_env):
+def test_retry_in_bulk_by_status_and_model(store, db_env, monkeypatch, capsys):
     store_fixture(store, "neox", steps=(0, 1), samples=(0,))
     store_fixture(store, "other", steps=(0,), samples=(0,))
     impossible = AnalysisParams(mode="one-hop", min_mass=10_000)  # no node is eligible: fails
@@ -254,29 +272,30 @@ def test_retry_in_bulk_by_status_and_model(store, db_env):
     (dead,), _ = jobs.enqueue(store, [GID0], ONE_HOP)
     jobs.claim(store, dead, jobs.new_token(), f"{HOST}:{DEAD_PID}")  # its worker process is gone
 
-    proc = run_cli(["jobs", "retry", "--status", "failed", "--model", "neox"], db_env)
-    assert proc.returncode == 0, proc.stderr
-    assert "2 failed job(s) of model neox queued" in proc.stdout
+    code, out, err = cli(monkeypatch, capsys, db_env, "jobs", "retry", "--status", "failed", "--model", "neox")
+    assert code == 0, err
+    assert "2 failed job(s) of model neox queued" in out
     assert [jobs.get_job(store, jid).status for jid in failing] == ["queued", "queued", "failed"]
 
-    proc = run_cli(["jobs", "retry", "--status", "stale"], db_env)
-    assert proc.returncode == 0 and "1 stale job(s) queued" in proc.stdout, proc.stderr
+    code, out, err = cli(monkeypatch, capsys, db_env, "jobs", "retry", "--status", "stale")
+    assert code == 0 and "1 stale job(s) queued" in out, err
     job = jobs.get_job(store, dead)
     assert job.status == "queued" and f"{HOST}:{DEAD_PID} no longer exists" in job.error
 
     for args, message in ((["jobs", "retry"], "give either a job id or --status"),
                           (["jobs", "retry", dead, "--status", "failed"], "give either a job id or --status"),
                           (["jobs", "retry", "--status", "done"], "Invalid value")):
-        proc = run_cli(args, db_env)
-        assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
+        code, _, err = cli(monkeypatch, capsys, db_env, *args)
+        assert code != 0 and message in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("limit", ["-5", str(jobs.MAX_LIST_LIMIT + 1)])
-def test_jobs_list_limit_is_bounded(db_env, limit):
-    proc = run_cli(["jobs", "list", "--limit", limit], db_env)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.startswith(f"error: --limit must be between 0 (all) and 100,000 (got {limit})")
-    assert "up to 100,000; 0 = all" in " ".join(run_cli(["jobs", "list", "--help"], db_env).stdout.split())
+def test_jobs_list_limit_is_bounded(db_env, limit, monkeypatch, capsys):
+    code, _, err = cli(monkeypatch, capsys, db_env, "jobs", "list", "--limit", limit)
+    assert code == 1 and "Traceback" not in err
+    assert err.startswith(f"error: --limit must be between 0 (all) and 100,000 (got {limit})")
+    code, out, _ = cli(monkeypatch, capsys, db_env, "jobs", "list", "--help")
+    assert "up to 100,000; 0 = all" in " ".join(out.split())
 
 
 # -- the server dies -----------------------------------------------------------------------------
@@ -299,7 +318,8 @@ def test_a_running_analyze_fails_fast_when_the_server_dies(own_server, workers, 
                NEO4J_PASSWORD=own_server.password(), NEUROMFA_HOME=str(own_server.home))
     with connect(own_server.uri, own_server.username, own_server.password(), None) as st:
         st.apply_schema()
-        store_fixture(st, "neox", steps=tuple(range(20)), samples=(0, 1))
+        # enough jobs that the run is still going when the server dies (a job takes ~0.1 s)
+        store_fixture(st, "neox", steps=tuple(range(8)), samples=(0, 1))
         proc = Proc(["analyze", "--model", "neox", "--workers", str(workers)], env)
         reaper(proc)
         wait_until(lambda: count(st, COUNT_FINISHED) > 0, timeout=240, what="a first job finished", every=0.1)
