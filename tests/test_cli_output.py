@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import query_graph as qg
 import typer.main
-from test_cli_query import ENV_KEYS
+from cli_helpers import ENV_KEYS
 
 from neuromfa.cli import console as cli_console
 from neuromfa.cli.main import app, main

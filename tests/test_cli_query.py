@@ -12,14 +12,11 @@ import sys
 import pandas as pd
 import pytest
 import query_graph as qg
+from cli_helpers import ENV_KEYS
 
 from neuromfa.cli.main import main
 from neuromfa.queries import list_queries
 from neuromfa.store.connection import Store
-
-ENV_KEYS = ("NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE", "NEUROMFA_HOME",
-            "NEUROMFA_BOLT_PORT", "NEUROMFA_HTTP_PORT", "NEO4J_READ_USERNAME",
-            "NEO4J_READ_PASSWORD")
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
+from cli_helpers import run_cli
 from training_presets import MINIMAL
 
 from neuromfa.demo import run_demo
@@ -16,10 +15,12 @@ from neuromfa.plots.data import nfd_frame, spectra_frame
 from neuromfa.training.metrics_file import MetricRow
 
 
-@pytest.fixture
-def demo(store, tmp_path):
-    report = run_demo(store, tmp_path / "demo", preset=MINIMAL, samples=2, k=8, workers=1)
-    return store, tmp_path, report
+@pytest.fixture(scope="module")
+def demo(module_store, tmp_path_factory):
+    """One demo per server for the module (its tests read it, import metrics, rerun it)."""
+    tmp_path = tmp_path_factory.mktemp("demo")
+    report = run_demo(module_store, tmp_path / "demo", preset=MINIMAL, samples=2, k=8, workers=1)
+    return module_store, tmp_path, report
 
 
 def test_demo_tables_figures_and_rerun(demo):
@@ -58,14 +59,13 @@ def test_demo_tables_figures_and_rerun(demo):
     assert [r.table for r in again.results] == [r.table for r in report.results]
 
 
-def test_metrics_import_merges_into_checkpoints(demo, tmp_path, db_env):
+def test_metrics_import_merges_into_checkpoints(demo, tmp_path, module_db_env, monkeypatch, capsys):
     store, _, report = demo
     csv = tmp_path / "scores.csv"
     csv.write_text("step,metric,value\n0,lambada_acc,0.01\n4,lambada_acc,0.2\n999999,lambada_acc,0.9\n")
-    out = subprocess.run([sys.executable, "-m", "neuromfa.cli", "metrics", "import", str(csv), "--model", report.model],
-                         env=db_env, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert "skipped step(s) with no stored checkpoint: 999999" in out.stderr
+    code, _, err = run_cli(monkeypatch, capsys, module_db_env, "metrics", "import", str(csv), "--model", report.model)
+    assert code == 0, err
+    assert "skipped step(s) with no stored checkpoint: 999999" in err
     rows = {r["step"]: json.loads(r["metrics"]) for r in
             store.read("MATCH (c:Checkpoint {model: $m}) RETURN c.step AS step, c.metrics AS metrics", m=report.model)}
     assert rows[0]["lambada_acc"] == 0.01 and rows[4]["lambada_acc"] == 0.2
@@ -73,14 +73,15 @@ def test_metrics_import_merges_into_checkpoints(demo, tmp_path, db_env):
     assert "lambada_acc" not in rows[1]
     # the emergence plot can put the imported metric on its second axis
     png = tmp_path / "em"
-    out = subprocess.run([sys.executable, "-m", "neuromfa.cli", "plot", "emergence", "--model", report.model,
-                          "--out", str(png), "--metric", "lambada_acc", "--mode", "layered"], env=db_env, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
+    code, _, err = run_cli(monkeypatch, capsys, module_db_env, "plot", "emergence", "--model", report.model,
+                           "--out", str(png), "--metric", "lambada_acc", "--mode", "layered")
+    assert code == 0, err
     assert (tmp_path / "em.png").stat().st_size > 5000
 
 
-def test_metrics_import_errors(store):
+def test_metrics_import_errors(demo):
     from neuromfa.base.errors import NotFoundError
 
+    store = demo[0]
     with pytest.raises(NotFoundError, match="no stored checkpoints"):
         attach_metrics(store, "nope", [MetricRow(step=0, metric="m", value=1.0)])

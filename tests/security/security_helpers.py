@@ -5,25 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import neo4j
-import pytest
 import query_graph as qg
 from neo4j import GraphDatabase
 
-from neuromfa.cli.main import main
 from neuromfa.store.connection import Store
 
 CANARY = "CREATE (:Canary {v: 1, name: 'a'}), (:Canary {v: 2, name: 'b'})-[:PECKS {w: 0.5}]->(:Canary {v: 3})"
-
-# Variables a CLI run reads; cleared first so only the given environment counts.
-ENV_KEYS = ("NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE",
-            "NEO4J_READ_USERNAME", "NEO4J_READ_PASSWORD", "NEUROMFA_HOME",
-            "NEUROMFA_BOLT_PORT", "NEUROMFA_HTTP_PORT")
 
 
 def load_canary_graph(store: Store) -> None:
@@ -86,20 +78,6 @@ def fingerprint(store: Store, graph_server: Any) -> Fingerprint:
         properties=_digest([node_rows, rel_rows]),
         files=files,
     )
-
-
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-            env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    """(exit status, stdout, stderr) of `neuromfa *args` in this process under ``env``."""
-    for key in ENV_KEYS:
-        monkeypatch.delenv(key, raising=False)
-        if key in env:
-            monkeypatch.setenv(key, env[key])
-    monkeypatch.setattr(sys, "argv", ["neuromfa", *args])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    out, err = capsys.readouterr()
-    return exited.value.code or 0, out, err
 
 
 def local_env(db_env: dict[str, str]) -> dict[str, str]:

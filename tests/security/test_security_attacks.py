@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from cli_helpers import run_cli
 from neo4j.exceptions import Neo4jError
 from security_helpers import (
     ATTACKS,
@@ -22,7 +23,6 @@ from security_helpers import (
     fingerprint,
     load_canary_graph,
     reader_driver,
-    run_cli,
     write_csv,
 )
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from cli_helpers import run_cli
 from neo4j.exceptions import Neo4jError
 from security_helpers import (
     CONCURRENT_SET,
@@ -17,7 +18,6 @@ from security_helpers import (
     load_canary_graph,
     local_env,
     reader_driver,
-    run_cli,
 )
 
 from neuromfa.base.errors import DatabaseError
