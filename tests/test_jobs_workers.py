@@ -101,6 +101,7 @@ def test_worker_stopped_by_sigterm_puts_its_job_back(store, db_env):
     assert count(store, COUNT_ANALYSES) == 0 and count(store, COUNT_MEASURED) == 0
 
 
+@pytest.mark.servers("arcadedb")  # its subject is the executor (Ray's start-up: ~10 s a run)
 def test_ray_executor_runs_jobs_as_ray_tasks(store, graph_server):
     import ray  # the `ray` extra; CI installs it with the test extras
     store_fixture(store, "neox", steps=(0, 1), samples=(0,))

@@ -18,6 +18,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_cli
 from jobs_helpers import FIXTURE, settings_for, store_graph
 
 from neuromfa import api
@@ -264,7 +265,7 @@ def test_a_single_checkpoint_model_gets_a_checkpoint_page(store, graph_server, t
         store.read("MATCH (g:Graph {model: 'one'}) RETURN sum(g.edges) AS n")[0]["n"]
 
 
-def test_a_report_of_two_models_compares_them(analysed, graph_server, db_env, tmp_path):
+def test_a_report_of_two_models_compares_them(analysed, graph_server, db_env, tmp_path, monkeypatch, capsys):
     store = analysed
     _one_checkpoint(store, graph_server)
     info = write_report(store, [MODEL, "one"], tmp_path, mode="one-hop")
@@ -284,9 +285,9 @@ def test_a_report_of_two_models_compares_them(analysed, graph_server, db_env, tm
     # each model's sections are its own report's
     alone = parse(write_report(store, "one", tmp_path / "alone").path.read_text(encoding="utf-8"))
     assert page.tables["one-emergence"] == alone.tables["emergence"]
-    out = subprocess.run([*CLI, "report", "-m", MODEL, "-m", "one", "--mode", "one-hop", "-T", "150",
-                          "--out", str(tmp_path / "cli")], env=db_env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    code, _, err = run_cli(monkeypatch, capsys, db_env, "report", "-m", MODEL, "-m", "one", "--mode", "one-hop",
+                           "-T", "150", "--out", str(tmp_path / "cli"))
+    assert code == 0, err
     cli_page = parse((tmp_path / "cli" / f"{MODEL}_vs_one-report.html").read_text(encoding="utf-8"))
     assert cli_page.tables["compare"] == page.tables["compare"]
 
@@ -366,6 +367,7 @@ window.addEventListener("load", () => {
 </script>"""
 
 
+@pytest.mark.servers("arcadedb")  # the page, not the server, is its subject
 @pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
                     reason="Debian's chromium is not installed (apt-get install chromium); CI must have it")
 def test_cli_report_renders_in_headless_chromium(analysed, db_env, tmp_path):
@@ -410,11 +412,10 @@ def test_cli_report_renders_in_headless_chromium(analysed, db_env, tmp_path):
     assert (np.ptp(pixels, axis=2) > 0.3).sum() > 10_000
 
 
-def test_cli_unknown_model_is_one_line(db_env, tmp_path):
-    out = subprocess.run([*CLI, "report", "--model", "nope", "--out",
-                          str(tmp_path)], env=db_env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 1
-    lines = out.stderr.strip().splitlines()
+def test_cli_unknown_model_is_one_line(db_env, tmp_path, monkeypatch, capsys):
+    code, _, err = run_cli(monkeypatch, capsys, db_env, "report", "--model", "nope", "--out", str(tmp_path))
+    assert code == 1
+    lines = err.strip().splitlines()
     assert lines[0] == "error: no model 'nope' in the database"
     assert lines[1].strip().startswith("hint:") and len(lines) == 2
-    assert "Traceback" not in out.stderr and list(tmp_path.iterdir()) == []
+    assert "Traceback" not in err and list(tmp_path.iterdir()) == []
