@@ -8,10 +8,10 @@ transaction each, then its checkpoints and the Model in a last one, which delete
 when no Graph of the model is left (one ingested meanwhile keeps the model: DatabaseError).
 
 Speed: inside the transaction nodes go by element id in batches of DELETE_BATCH. On the local
-server under heavy load this is about as fast as the plain DETACH DELETE statements a user would
-write (benchmarks/store/bench_delete.py measures both in one run: 12.9 s against 11.4 s for a
-model of two 123k-synapse graphs, median of 3 rounds), and those are not transactional per
-graph. CALL { } IN TRANSACTIONS would batch too, but commits each batch on its own: not
+server this is as fast as the plain DETACH DELETE statements a user would write
+(benchmarks/store/bench_delete.py measures both in one run: 3.03 s against 2.92 s for a model
+of two 123k-synapse graphs on a quiet machine, median of 3 rounds), and those are not
+transactional per graph. CALL { } IN TRANSACTIONS would batch too, but commits each batch on its own: not
 transactional per graph either.
 
 Statements: delete_model_plan, delete_graph_plan, delete_graph_ids, delete_graph_jobs,
