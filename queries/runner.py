@@ -217,9 +217,10 @@ def explain_text(text: str) -> str:
 def plan_refusals(plan: StatementPlan) -> list[str]:
     """What in the server's plan a read-only statement may not do (empty: it may run)."""
     found: list[str] = []
-    if plan.query_type != "r":
-        kind = _QUERY_TYPES.get(plan.query_type, repr(plan.query_type))
-        found.append(f"the server classifies it as {kind}")
+    if plan.query_type is None:
+        found.append("the server gave it no query type")
+    elif plan.query_type != "r":
+        found.append(f"the server classifies it as {_QUERY_TYPES[plan.query_type]}")
     found += [f"{op} (an administration command)" for op in dict.fromkeys(plan.operators)
               if op.startswith("Terminate")]
     found += [f"CALL {p} (not a read procedure)" for p in dict.fromkeys(plan.procedures)

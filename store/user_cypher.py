@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import neo4j
 import neo4j.graph
@@ -83,10 +83,13 @@ def run_rolled_back(store: Store, text: str, params: Mapping[str, Any]) -> tuple
     return QueryResult(columns, rows, nonzero_counters(summary)), bool(summary.counters.contains_updates)
 
 
+QueryType = Literal["r", "rw", "w", "s"]  # read, read-write, write, schema or DBMS
+
+
 class StatementPlan(BaseModel):
     """What the server's planner says a statement does (from EXPLAIN: planned, never run)."""
 
-    query_type: str  # the server's classification: "r", "rw", "w" or "s" (schema / DBMS)
+    query_type: QueryType | None  # the server's classification (None: it gave none)
     operators: list[str]  # the plan's operator types, without their "@database" suffix
     procedures: list[str]  # the procedures the plan calls, as the server names them
 
@@ -109,7 +112,7 @@ def plan_of(store: Store, explain_text: str, params: Mapping[str, Any]) -> State
         if name == "ProcedureCall":
             details = str((op.get("args") or {}).get("Details", ""))
             procedures.append(details.split("(", 1)[0].strip().replace("`", ""))
-    return StatementPlan(query_type=summary.query_type or "", operators=operators,
+    return StatementPlan(query_type=summary.query_type or None, operators=operators,
                          procedures=procedures)
 
 
