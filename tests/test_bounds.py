@@ -10,6 +10,7 @@ import sys
 import pydantic
 import pytest
 import typer
+from cli_helpers import run_cli
 from typer.testing import CliRunner
 
 from neuromfa.base.errors import ConfigError
@@ -58,13 +59,19 @@ def no_database_env(tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("args, message", CASES, ids=[" ".join(a[:1] + a[-2:]) for a, _ in CASES])
-def test_each_bound_is_one_line_before_anything_runs(no_database_env, args, message):
-    done = subprocess.run([*CLI, *args], env=no_database_env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1, done.stderr
-    assert done.stderr.startswith(message), done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 2 and lines[1].startswith("  hint: "), done.stderr
-    assert "Traceback" not in done.stderr + done.stdout
+def test_each_bound_is_one_line_before_anything_runs(no_database_env, args, message, monkeypatch, capsys):
+    """Through the command's entry point, in this process (the first case also as a real one)."""
+    if args is CASES[0][0]:
+        done = subprocess.run([*CLI, *args], env=no_database_env, capture_output=True, text=True, timeout=60)
+        code, out, err = done.returncode, done.stdout, done.stderr
+        assert (code, err) == run_cli(monkeypatch, capsys, no_database_env, *args)[::2]
+    else:
+        code, out, err = run_cli(monkeypatch, capsys, no_database_env, *args)
+    assert code == 1, err
+    assert err.startswith(message), err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("  hint: "), err
+    assert "Traceback" not in err + out
 
 
 @pytest.mark.parametrize("command, limits", [

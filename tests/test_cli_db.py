@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 
 NEUROMFA = [sys.executable, "-m", "neuromfa.cli"]
 
@@ -132,18 +133,20 @@ def test_invalid_setting_one_line_error(local_env: dict[str, str]) -> None:
     assert_one_line_error(proc, "invalid setting: NEUROMFA_BOLT_PORT", "environment variable")
 
 
-def test_help_lists_commands_and_usage_errors_print_normally(local_env: dict[str, str]) -> None:
+def test_help_lists_commands_and_usage_errors_print_normally(local_env: dict[str, str], monkeypatch,
+                                                             capsys) -> None:
+    """`--help` as a real process; the rest through the same entry point in this process."""
     top = run(["--help"], local_env)
     assert top.returncode == 0 and "db" in top.stdout
-    bare = run([], local_env)
-    assert bare.returncode in (0, 2) and "Usage" in bare.stdout + bare.stderr
+    code, out, err = run_cli(monkeypatch, capsys, local_env)
+    assert code in (0, 2) and "Usage" in out + err
     for sub in (["db"], ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "schema"]):
-        h = run(sub + ["--help"], local_env)
-        assert h.returncode == 0 and "Usage" in h.stdout, sub
-    bad = run(["db", "--bogus"], local_env)
-    assert bad.returncode == 2 and "No such option" in bad.stderr and "Traceback" not in bad.stderr
-    bad = run(["nope"], local_env)
-    assert bad.returncode == 2 and "No such command" in bad.stderr
+        code, out, _ = run_cli(monkeypatch, capsys, local_env, *sub, "--help")
+        assert code == 0 and "Usage" in out, sub
+    code, _, err = run_cli(monkeypatch, capsys, local_env, "db", "--bogus")
+    assert code == 2 and "No such option" in err and "Traceback" not in err
+    code, _, err = run_cli(monkeypatch, capsys, local_env, "nope")
+    assert code == 2 and "No such command" in err
 
 
 @pytest.mark.servers("neo4j")

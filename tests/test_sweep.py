@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_cli
 from jobs_helpers import FIXTURE, settings_for, store_graph
 from scipy.stats import spearmanr
 from typer.testing import CliRunner
@@ -148,17 +149,16 @@ def test_sign_change_of_e_warns_end_to_end(store, graph_server, db_env):
     assert result.warning == warned[0].removeprefix("warning: ")
 
 
-def test_bad_thresholds_fail_in_one_line_before_the_database(tmp_path):
+def test_bad_thresholds_fail_in_one_line_before_the_database(tmp_path, monkeypatch, capsys):
     env = {**os.environ, "NEO4J_URI": "bolt://127.0.0.1:9", "NEUROMFA_HOME": str(tmp_path / "home")}
     for given, says in (("50,abc", "error: invalid --threshold '50,abc': 'abc' is not a number"),
                         ("50,1", "error: invalid analysis parameters: --threshold:"),
                         ("50,50.0", "error: threshold 50 is given twice"),
                         (",".join(str(t) for t in range(100, 121)), "error: the sweep got 21 thresholds; at most 20")):
-        done = subprocess.run([sys.executable, "-m", "neuromfa.cli", "sweep", "--model", "m", "-T", given],
-                              env=env, capture_output=True, text=True, timeout=60)
-        assert done.returncode == 1, done.stderr
-        assert done.stderr.startswith(says), done.stderr
-        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 2
+        code, _, err = run_cli(monkeypatch, capsys, env, "sweep", "--model", "m", "-T", given)
+        assert code == 1, err
+        assert err.startswith(says), err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 2
     done = subprocess.run([sys.executable, "-m", "neuromfa.cli", "sweep", "--model", "m", "-T", "50",
                            "--null-samples", "3"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stderr.startswith("error: --null-samples is set but no null model")
