@@ -4,6 +4,7 @@ metric moves; the relative band does not move on a family with separate q/k/v pr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 import torch
 import transformers as tf
+from cli_helpers import run_cli
 from model_builders import CONFIGS, FAMILY_CONFIGS, LLAMA, family_model, logits, save, tiny_model
 from typer.testing import CliRunner
 
@@ -53,22 +55,26 @@ def test_neox_reference_topology_cannot_undo_the_per_head_rescaling(checkpoints)
 
 
 @pytest.mark.parametrize("factors", ["0", "abc", "1/0", "1e9", "", "2,2", "1/3,,2", "2/"])
-def test_bad_factors_fail_in_one_line(checkpoints, factors):
-    out = subprocess.run([sys.executable, "-m", "neuromfa.cli", "experiment", "reparam", str(checkpoints["llama"]),
-                          "--factors", factors], capture_output=True, text=True)
-    assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert out.stderr.startswith("error: --factors") and len(out.stderr.splitlines()) == 2  # error + hint
+def test_bad_factors_fail_in_one_line(checkpoints, factors, monkeypatch, capsys):
+    code, _, err = run_cli(monkeypatch, capsys, dict(os.environ), "experiment", "reparam", str(checkpoints["llama"]),
+                           "--factors", factors)
+    assert code == 1 and "Traceback" not in err
+    assert err.startswith("error: --factors") and len(err.splitlines()) == 2  # error + hint
 
 
 @pytest.mark.parametrize("where", ["missing", "file"])
-def test_a_path_that_is_no_checkpoint_folder_fails_in_one_line(tmp_path, where):
+def test_a_path_that_is_no_checkpoint_folder_fails_in_one_line(tmp_path, where, monkeypatch, capsys):
     path = tmp_path / "nosuch"
     if where == "file":
         path.write_text("not a model")
-    out = subprocess.run([sys.executable, "-m", "neuromfa.cli", "experiment", "reparam", str(path), "--factors", "2"],
-                         capture_output=True, text=True)
-    assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert f"error: {path} is not a checkpoint folder" in out.stderr
+    if where == "missing":  # as a real process
+        out = subprocess.run([sys.executable, "-m", "neuromfa.cli", "experiment", "reparam", str(path), "--factors", "2"],
+                             capture_output=True, text=True)
+        code, err = out.returncode, out.stderr
+    else:
+        code, _, err = run_cli(monkeypatch, capsys, dict(os.environ), "experiment", "reparam", str(path), "--factors", "2")
+    assert code == 1 and "Traceback" not in err
+    assert f"error: {path} is not a checkpoint folder" in err
 
 
 # every family ingest reads, with Qwen2/3 and Mistral on Llama's shape (Qwen3 norms its Q and K)
