@@ -134,6 +134,7 @@ def test_killed_pool_process_requeues_then_fails_its_job_and_the_run_goes_on(sto
     assert count(store, COUNT_ANALYSES) == len(gids) - 1
 
 
+@pytest.mark.servers("arcadedb")  # its subject is the pool; the give-back race: both servers below
 def test_pool_processes_exit_and_give_back_their_jobs_when_analyze_is_killed(store, db_env):
     store_pythia_shaped(store, steps=(0, 1, 2, 3), samples=(0,))
     proc = Proc(["analyze", "--model", "big", "--workers", "2"], db_env)
